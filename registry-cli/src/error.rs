@@ -1,0 +1,58 @@
+//! Exit statuses and the marker for errors that are the user's to fix.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// How `mcp-reg` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done.
+    Success,
+    /// 1: the command ran, and its answer is "no" (e.g. the manifest is invalid).
+    Failure,
+    /// 2: bad arguments, unreadable files, an unreachable registry: fixable by the user.
+    UsageError,
+    /// 70 (EX_SOFTWARE): a bug in mcp-reg.
+    Bug,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::UsageError => 2,
+            ExitStatus::Bug => 70,
+        })
+    }
+}
+
+/// An error caused by the user's input or environment; `hint` says what to do about it.
+#[derive(Debug)]
+pub struct UserError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UserError {}

@@ -1,0 +1,67 @@
+//! `mcp-reg`: the command-line client of an mcp-reg registry.
+//!
+//! `main` parses arguments, runs one command and turns its outcome into an exit code:
+//! 0 success, 1 the input is invalid (e.g. a manifest fails validation), 2 usage or I/O error,
+//! 70 a bug in mcp-reg.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::{ExitStatus, UserError};
+
+/// Runs `mcp-reg` with `args` (the first is the program name).
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::UsageError.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
+    match commands::run(cli) {
+        Ok(status) => status.into(),
+        Err(err) => report_error(&err).into(),
+    }
+}
+
+/// Prints an error as one line plus hints, and picks the exit status.
+fn report_error(err: &anyhow::Error) -> ExitStatus {
+    let mut stderr = std::io::stderr().lock();
+    if err.chain().any(is_broken_pipe) {
+        // `mcp-reg search | head` closed our stdout: not an error.
+        return ExitStatus::Success;
+    }
+    let _ = writeln!(stderr, "error: {err:#}");
+    if let Some(user) = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<UserError>())
+    {
+        if let Some(hint) = &user.hint {
+            let _ = writeln!(stderr, "hint: {hint}");
+        }
+        return ExitStatus::UsageError;
+    }
+    let _ = writeln!(
+        stderr,
+        "hint: this looks like a bug in mcp-reg; please report it with the command you ran"
+    );
+    ExitStatus::Bug
+}
+
+fn is_broken_pipe(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
