@@ -1,4 +1,58 @@
-//! The mcp-reg registry server. The HTTP API and storage land with the server issue; until then this
-//! crate only exposes the shared manifest model it will serve.
+//! The mcp-reg registry server: the official MCP registry API (`/v0.1`, `/v0`) plus our extensions under
+//! `/v0.1/x/…`, on SQLite (embedded default) or PostgreSQL.
+//!
+//! `main.rs` is a shell: this library owns [`app`], [`serve`], configuration and storage, so tests run
+//! the production router in-process or on a real socket.
 
-pub use registry_schema as schema;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod import;
+pub mod openapi;
+pub mod router;
+pub mod state;
+pub mod telemetry;
+pub mod views;
+
+use std::future::Future;
+
+pub use router::{app, openapi};
+pub use state::AppState;
+
+/// Serves the app on an already-bound listener until `shutdown` completes, then finishes in-flight
+/// requests. Binding first lets callers (and tests) use port 0 and know the address before serving.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

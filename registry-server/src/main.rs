@@ -1,8 +1,190 @@
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use registry_schema::Policy;
+use registry_server::auth::{Action, Permission, check_pattern, issue_token};
+use registry_server::config::{DatabaseArgs, ServeArgs, ServerConfig};
+use registry_server::db::{Store, redact_url};
+use registry_server::telemetry::{self, LogFormat};
+use registry_server::{AppState, import, serve, shutdown_signal};
+
+/// mcp-reg registry server: the official MCP registry API on SQLite (embedded default) or PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "registry-server", version, about, max_term_width = 100)]
+struct Cli {
+    /// Log format.
+    #[arg(long, env = "REGISTRY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (applies pending migrations first unless --no-migrate).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage publisher API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Load manifests from a JSON list of server.json objects or an official ServerList response.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Validate with a public registry's strict rules.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; the secret is printed once and only its hash is stored.
+    Create {
+        /// Server-name pattern the token may publish (repeatable): `*`, `io.github.alice/*`, or exact.
+        #[arg(long = "publish", value_name = "PATTERN")]
+        publish: Vec<String>,
+        /// Pattern the token may moderate (change status of) (repeatable).
+        #[arg(long = "edit", value_name = "PATTERN")]
+        edit: Vec<String>,
+        /// What the token is for (shown in audit logs).
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
 fn main() -> ExitCode {
-    eprintln!(
-        "registry-server: the HTTP API is not implemented yet (see the README's status section)"
-    );
-    ExitCode::from(2)
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(70);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn open_store(database: &DatabaseArgs, migrate: bool) -> anyhow::Result<Store> {
+    let config = database.to_config();
+    let store = Store::connect(&config)
+        .await
+        .with_context(|| match &config.database_url {
+            Some(url) => format!("connecting to {}", redact_url(url)),
+            None => "opening the embedded database".to_owned(),
+        })?;
+    if migrate {
+        store.migrate().await.context("applying migrations")?;
+    }
+    Ok(store)
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let store = open_store(&args.database, !args.no_migrate).await?;
+            let listener = tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("binding {}", args.listen))?;
+            let address = listener.local_addr()?;
+            let state = AppState::new(store, ServerConfig::from(&args.http));
+            eprintln!(
+                "mcp-reg registry listening on http://{address} (API: http://{address}/v0.1/servers, docs: http://{address}/docs)"
+            );
+            serve(listener, state, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Migrate(database) => {
+            open_store(&database, true).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            publish,
+            edit,
+            description,
+            database,
+        }) => {
+            if publish.is_empty() && edit.is_empty() {
+                anyhow::bail!(
+                    "give at least one --publish or --edit pattern (e.g. --publish 'io.github.alice/*')"
+                );
+            }
+            let mut permissions = Vec::new();
+            for (action, patterns) in [(Action::Publish, &publish), (Action::Edit, &edit)] {
+                for pattern in patterns {
+                    check_pattern(pattern).map_err(anyhow::Error::msg)?;
+                    permissions.push(Permission::new(action, pattern.clone()));
+                }
+            }
+            let store = open_store(&database, true).await?;
+            let issued = issue_token(&permissions, description)?;
+            store.insert_token(&issued.record).await?;
+            eprintln!(
+                "token {} created; it is shown once, store it now:",
+                issued.record.id
+            );
+            println!("{}", issued.secret);
+            Ok(())
+        }
+        Command::Import {
+            file,
+            database,
+            strict,
+        } => {
+            let store = open_store(&database, true).await?;
+            let policy = if strict {
+                Policy::strict()
+            } else {
+                Policy::lenient()
+            };
+            let report = import::run(&store, &file, &policy).await?;
+            for (index, reason) in &report.rejected {
+                eprintln!("entry {index} rejected: {reason}");
+            }
+            eprintln!(
+                "imported {} version(s), {} already present, {} rejected",
+                report.inserted,
+                report.skipped,
+                report.rejected.len()
+            );
+            if report.rejected.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} entries were rejected", report.rejected.len())
+            }
+        }
+        Command::Openapi => {
+            println!("{}", registry_server::openapi().to_pretty_json()?);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
 }

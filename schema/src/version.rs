@@ -119,6 +119,61 @@ impl Ord for ServerVersion {
     }
 }
 
+/// The key two versions share when they have the same semver precedence: the version without build
+/// metadata (`1.0.0+a` and `1.0.0+b` are the same release). Non-semver versions are their own key.
+pub fn precedence_key(version: &str) -> String {
+    match semver::Version::parse(version) {
+        Ok(mut parsed) => {
+            parsed.build = semver::BuildMetadata::EMPTY;
+            parsed.to_string()
+        }
+        Err(_) => version.to_owned(),
+    }
+}
+
+/// One published version, as the latest rule sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct LatestCandidate<'a> {
+    pub version: &'a str,
+    pub deleted: bool,
+}
+
+/// Which version is `latest`, given every version of a server **in publish order** (oldest first).
+///
+/// - Deleted versions are passed over, unless every version is deleted (then the rule runs over all of
+///   them, as the official registry keeps the flag on the highest deleted one).
+/// - Between two semver versions, a release beats any pre-release (a pre-release is latest only while the
+///   server has no release, as npm and crates.io treat them), then higher precedence wins.
+/// - When either of two versions is not semver, the one published later wins (the official registry's
+///   documented rule: "a non-semver version published after semver ones will be marked as latest").
+pub fn pick_latest(candidates: &[LatestCandidate<'_>]) -> Option<usize> {
+    let any_live = candidates.iter().any(|candidate| !candidate.deleted);
+    let mut best: Option<(usize, Option<semver::Version>)> = None;
+    for (index, candidate) in candidates.iter().enumerate() {
+        if any_live && candidate.deleted {
+            continue;
+        }
+        let parsed = semver::Version::parse(candidate.version).ok();
+        let wins = match (&best, &parsed) {
+            (Some((_, Some(current))), Some(new)) => release_order(new, current).is_gt(),
+            // The first candidate, or either is not semver (then the later publication wins).
+            _ => true,
+        };
+        if wins {
+            best = Some((index, parsed));
+        }
+    }
+    best.map(|(index, _)| index)
+}
+
+/// Releases above pre-releases, then semver precedence (build metadata ignored).
+fn release_order(a: &semver::Version, b: &semver::Version) -> std::cmp::Ordering {
+    a.pre
+        .is_empty()
+        .cmp(&b.pre.is_empty())
+        .then_with(|| a.cmp_precedence(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +224,73 @@ mod tests {
             classify_version_problem(&"1".repeat(256)),
             Some(VersionProblem::TooLong)
         );
+    }
+
+    fn latest(versions: &[(&str, bool)]) -> Option<&'static str> {
+        let candidates: Vec<LatestCandidate<'_>> = versions
+            .iter()
+            .map(|&(version, deleted)| LatestCandidate { version, deleted })
+            .collect();
+        pick_latest(&candidates).map(|index| versions[index].0.to_owned().leak() as &str)
+    }
+
+    #[test]
+    fn latest_is_the_highest_release() {
+        assert_eq!(
+            latest(&[("1.0.0", false), ("2.0.0", false), ("1.5.0", false)]),
+            Some("2.0.0")
+        );
+        assert_eq!(
+            latest(&[("1.10.0", false), ("1.9.0", false)]),
+            Some("1.10.0")
+        );
+        assert_eq!(latest(&[]), None);
+    }
+
+    #[test]
+    fn prereleases_are_latest_only_without_a_release() {
+        assert_eq!(
+            latest(&[("1.0.0", false), ("2.0.0-rc.1", false)]),
+            Some("1.0.0")
+        );
+        assert_eq!(
+            latest(&[("1.0.0-alpha", false), ("1.0.0-beta", false)]),
+            Some("1.0.0-beta")
+        );
+        assert_eq!(
+            latest(&[("1.0.0-alpha.2", false), ("1.0.0-alpha.10", false)]),
+            Some("1.0.0-alpha.10")
+        );
+        assert_eq!(
+            latest(&[("1.2.3", false), ("1.2.3-1", false)]),
+            Some("1.2.3")
+        );
+    }
+
+    #[test]
+    fn deleted_versions_are_passed_over_unless_all_are_deleted() {
+        assert_eq!(latest(&[("1.0.0", false), ("2.0.0", true)]), Some("1.0.0"));
+        assert_eq!(latest(&[("1.0.0", true), ("2.0.0", true)]), Some("2.0.0"));
+    }
+
+    #[test]
+    fn non_semver_follows_publication_order() {
+        assert_eq!(
+            latest(&[("1.0.0", false), ("2024-01", false)]),
+            Some("2024-01")
+        );
+        assert_eq!(
+            latest(&[("2024-01", false), ("1.0.0", false)]),
+            Some("1.0.0")
+        );
+        assert_eq!(latest(&[("v2", false), ("v1", false)]), Some("v1"));
+    }
+
+    #[test]
+    fn build_metadata_shares_precedence() {
+        assert_eq!(precedence_key("1.0.0+build.1"), "1.0.0");
+        assert_eq!(precedence_key("1.0.0+build.2"), precedence_key("1.0.0"));
+        assert_ne!(precedence_key("1.0.0-rc.1"), precedence_key("1.0.0"));
+        assert_eq!(precedence_key("v1"), "v1");
     }
 }

@@ -1,0 +1,107 @@
+//! Configuration: every setting is a flag and an environment variable (`--help` is the reference).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use registry_schema::Policy;
+
+use crate::db::DatabaseConfig;
+
+/// Where the data lives. Shared by every subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL (`postgres://user@host/db`) or SQLite (`sqlite:///path/registry.db`) URL. Without it the
+    /// registry uses an embedded SQLite file in --data-dir.
+    #[arg(long, env = "REGISTRY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Folder for the embedded SQLite database (default: the platform data dir, e.g.
+    /// ~/.local/share/mcp-reg).
+    #[arg(long, env = "REGISTRY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database connections per server process.
+    #[arg(long, env = "REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Seconds a request may wait for a free database connection before getting 503.
+    #[arg(long, env = "REGISTRY_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout: u64,
+}
+
+impl DatabaseArgs {
+    pub fn to_config(&self) -> DatabaseConfig {
+        DatabaseConfig {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
+        }
+    }
+}
+
+/// `registry-server serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "REGISTRY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Do not apply pending migrations at start (run `registry-server migrate` separately).
+    #[arg(long, env = "REGISTRY_NO_MIGRATE")]
+    pub no_migrate: bool,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// Request handling settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// Largest request body accepted, in bytes (larger gets 413).
+    #[arg(long, env = "REGISTRY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds before a request is abandoned with 408.
+    #[arg(long, env = "REGISTRY_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Judge manifests by a public registry's rules: unknown package types, http remotes and the like
+    /// are errors instead of warnings.
+    #[arg(long, env = "REGISTRY_STRICT_VALIDATION")]
+    pub strict_validation: bool,
+}
+
+impl Default for HttpArgs {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: 30,
+            strict_validation: false,
+        }
+    }
+}
+
+/// What the running server needs to know (derived from the flags).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub policy: Policy,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self::from(&HttpArgs::default())
+    }
+}
+
+impl From<&HttpArgs> for ServerConfig {
+    fn from(args: &HttpArgs) -> Self {
+        Self {
+            policy: if args.strict_validation {
+                Policy::strict()
+            } else {
+                Policy::lenient()
+            },
+            max_body_bytes: args.max_body_bytes,
+            request_timeout: Duration::from_secs(args.request_timeout),
+        }
+    }
+}

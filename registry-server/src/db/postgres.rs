@@ -1,0 +1,677 @@
+//! The production engine: PostgreSQL through sqlx, for large registries and several replicas.
+//!
+//! Writers lock the `servers` row of every server they touch (`select … for update`, in name order so two
+//! writers never wait on each other in a cycle): writes to one server run one after another, and writes to
+//! different servers run in parallel. Search uses `pg_trgm` indexes for substrings and a `tsvector` built
+//! from the words Rust extracted, so hits and tiers are the same as on SQLite.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+
+use registry_schema::Manifest;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use time::OffsetDateTime;
+
+use super::sqlite::{
+    BatchPlan, Filters, LatestMoves, NewVersion, SearchTerm, StoredVersion, acquire_timeout,
+    connection_error, cursor_position, cursor_ranked, duplicate_error, json_array, max_connections,
+    new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
+};
+use super::{
+    DatabaseConfig, ImportOutcome, ListQuery, Page, StatusChange, StatusOutcome, StoreError,
+    TokenRecord, VersionRecord, VersionSelector, now, redact_url,
+};
+
+/// Migrations, embedded so the binary works from any directory.
+static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Rows per `insert … select from unnest(…)` during imports.
+const INSERT_CHUNK: usize = 1000;
+
+/// The columns a [`VersionRecord`] is read from, in [`record`]'s order.
+macro_rules! record_columns {
+    () => {
+        "v.server_name, v.version, v.manifest, v.status, v.status_message, v.status_changed_at, \
+         v.published_at, v.updated_at, v.is_latest"
+    };
+}
+
+/// The registry's storage in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects a pool to `url` (`postgres://…`).
+    pub async fn connect(url: &str, config: &DatabaseConfig) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(|err| {
+            StoreError::Config(format!("PostgreSQL URL `{}`: {err}", redact_url(url)))
+        })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections(config))
+            .acquire_timeout(acquire_timeout(config))
+            .connect_with(options)
+            .await
+            .map_err(connection_error)?;
+        Ok(Self { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("select 1")
+            .execute(&self.pool)
+            .await
+            .map_err(connection_error)?;
+        Ok(())
+    }
+
+    pub async fn publish(&self, manifest: &Manifest) -> Result<VersionRecord, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let written = write_batch(&mut tx, std::slice::from_ref(manifest)).await?;
+        if let Some(duplicate) = written.duplicates.first() {
+            return Err(duplicate_error(duplicate));
+        }
+        tx.commit().await?;
+        let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
+        Ok(new_record(manifest, written.now, is_latest))
+    }
+
+    pub async fn import(&self, manifests: &[Manifest]) -> Result<ImportOutcome, StoreError> {
+        if manifests.is_empty() {
+            return Ok(ImportOutcome::default());
+        }
+        let mut tx = self.pool.begin().await?;
+        // A bulk import can be re-run (it skips what is stored), so it does not wait for each commit to
+        // reach the disk; a crash loses at most the last batches, never consistency. Publishes keep
+        // synchronous commits.
+        sqlx::query("set local synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        let written = write_batch(&mut tx, manifests).await?;
+        tx.commit().await?;
+        self.analyze_if_grown().await;
+        Ok(ImportOutcome {
+            inserted: written.latest_inserted.len() as u64,
+            skipped: written.duplicates.len() as u64,
+        })
+    }
+
+    pub async fn list_servers(&self, query: &ListQuery) -> Result<Page, StoreError> {
+        let limit = page_limit(query.limit);
+        let Some(filters) = Filters::new(query) else {
+            return Ok(Page::default());
+        };
+        let search = query.search.as_deref().and_then(SearchTerm::new);
+        let mut builder = QueryBuilder::<Postgres>::new("");
+        match &search {
+            None => {
+                builder.push(concat!(
+                    "select ",
+                    record_columns!(),
+                    ", 0 as tier from server_versions v where true"
+                ));
+                push_filters(&mut builder, &filters);
+                if let Some((server_name, version)) = cursor_position(query.cursor.as_ref()) {
+                    builder.push(" and (v.server_name, v.version) > (");
+                    builder.push_bind(server_name.to_owned());
+                    builder.push(", ");
+                    builder.push_bind(version.to_owned());
+                    builder.push(")");
+                }
+                builder.push(" order by v.server_name, v.version limit ");
+                builder.push_bind(i64::from(limit));
+            }
+            Some(term) => {
+                // Rank and cut the page on narrow rows first; read the wide columns (the manifest) only
+                // for the rows on the page.
+                let cursor = cursor_ranked(query.cursor.as_ref());
+                builder.push(concat!(
+                    "select ",
+                    record_columns!(),
+                    ", h.tier from (select * from (select v.id, d.tier, v.server_name, v.version \
+                     from (select d.id, d.server_name, "
+                ));
+                push_tier(&mut builder, term);
+                builder.push(" as tier from search_documents d where ");
+                push_search_condition(&mut builder, term);
+                builder.push(") d join server_versions v on v.document_id = d.id where true");
+                push_filters(&mut builder, &filters);
+                if let Some((tier, server_name, _)) = cursor {
+                    // Skips the documents before the cursor without joining their versions.
+                    builder.push(" and (d.tier, d.server_name) >= (");
+                    builder.push_bind(i32::from(tier));
+                    builder.push(", ");
+                    builder.push_bind(server_name.to_owned());
+                    builder.push(")");
+                }
+                builder.push(") hits");
+                if let Some((tier, server_name, version)) = cursor {
+                    builder.push(" where (tier, server_name, version) > (");
+                    builder.push_bind(i32::from(tier));
+                    builder.push(", ");
+                    builder.push_bind(server_name.to_owned());
+                    builder.push(", ");
+                    builder.push_bind(version.to_owned());
+                    builder.push(")");
+                }
+                builder.push(" order by tier, server_name, version limit ");
+                builder.push_bind(i64::from(limit));
+                builder.push(
+                    ") h join server_versions v on v.id = h.id \
+                     order by h.tier, h.server_name, h.version",
+                );
+            }
+        }
+        let rows = builder.build().fetch_all(&self.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last_tier = 0;
+        for row in &rows {
+            items.push(record(row)?);
+            last_tier = row.try_get::<i32, _>(9)?;
+        }
+        let next_cursor = next_cursor(&items, limit, search.is_some(), i64::from(last_tier))?;
+        Ok(Page { items, next_cursor })
+    }
+
+    pub async fn list_versions(
+        &self,
+        server_name: &str,
+        include_deleted: bool,
+    ) -> Result<Vec<VersionRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            record_columns!(),
+            " from server_versions v where v.server_name = $1 and ($2 or v.status <> 'deleted') \
+             order by v.published_at desc, v.id desc"
+        ))
+        .bind(server_name)
+        .bind(include_deleted)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    pub async fn find_version(
+        &self,
+        server_name: &str,
+        version: &VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        let row = match version {
+            VersionSelector::Latest => {
+                sqlx::query(concat!(
+                    "select ",
+                    record_columns!(),
+                    " from server_versions v where v.server_name = $1 and v.is_latest \
+                     and ($2 or v.status <> 'deleted')"
+                ))
+                .bind(server_name)
+                .bind(include_deleted)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            VersionSelector::Exact(version) => {
+                sqlx::query(concat!(
+                    "select ",
+                    record_columns!(),
+                    " from server_versions v where v.server_name = $1 and v.version = $2 \
+                     and ($3 or v.status <> 'deleted')"
+                ))
+                .bind(server_name)
+                .bind(version)
+                .bind(include_deleted)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.as_ref().map(record).transpose()
+    }
+
+    pub async fn update_version_status(
+        &self,
+        server_name: &str,
+        version: &str,
+        change: &StatusChange,
+    ) -> Result<StatusOutcome, StoreError> {
+        self.change_status(server_name, Some(version), change).await
+    }
+
+    pub async fn update_server_status(
+        &self,
+        server_name: &str,
+        change: &StatusChange,
+    ) -> Result<StatusOutcome, StoreError> {
+        self.change_status(server_name, None, change).await
+    }
+
+    /// Changes the status of one version (`Some`) or of all (`None`), then moves the latest flag.
+    async fn change_status(
+        &self,
+        server_name: &str,
+        version: Option<&str>,
+        change: &StatusChange,
+    ) -> Result<StatusOutcome, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select name from servers where name = $1 for update")
+            .bind(server_name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut stored = stored_versions(&mut tx, &[server_name])
+            .await?
+            .remove(server_name)
+            .unwrap_or_default();
+        let plan = plan_status_change(&mut stored, version, change)?;
+        let now = now();
+        if !plan.changed.is_empty() {
+            sqlx::query(
+                "update server_versions set status = $1, status_message = $2, \
+                 status_changed_at = case when status <> $1 then $3 else status_changed_at end, \
+                 updated_at = $3 where id = any($4)",
+            )
+            .bind(change.status.as_str())
+            .bind(change.message.as_deref())
+            .bind(now)
+            .bind(&plan.changed)
+            .execute(&mut *tx)
+            .await?;
+        }
+        apply_latest_moves(&mut tx, &plan.moves, now).await?;
+        let rows = sqlx::query(concat!(
+            "select ",
+            record_columns!(),
+            ", v.id from server_versions v where v.id = any($1) \
+             order by v.published_at desc, v.id desc"
+        ))
+        .bind(&plan.addressed)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let changed: HashSet<i64> = plan.changed.iter().copied().collect();
+        let mut outcome = StatusOutcome {
+            changed: Vec::new(),
+            versions: Vec::with_capacity(rows.len()),
+        };
+        for row in &rows {
+            let record = record(row)?;
+            if changed.contains(&row.try_get::<i64, _>(9)?) {
+                outcome.changed.push(record.clone());
+            }
+            outcome.versions.push(record);
+        }
+        Ok(outcome)
+    }
+
+    pub async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into api_tokens (id, secret_sha256, permissions, description, created_at) \
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.id)
+        .bind(&token.secret_sha256)
+        .bind(&token.permissions)
+        .bind(token.description.as_deref())
+        .bind(token.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query(
+            "select id, secret_sha256, permissions, description, created_at from api_tokens \
+             where secret_sha256 = $1",
+        )
+        .bind(secret_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(TokenRecord {
+                id: row.try_get(0)?,
+                secret_sha256: row.try_get(1)?,
+                permissions: row.try_get(2)?,
+                description: row.try_get(3)?,
+                created_at: row.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// (in use, idle) connections.
+    pub fn pool_usage(&self) -> (u32, u32) {
+        pool_usage(self.pool.size(), self.pool.num_idle())
+    }
+
+    /// Refreshes planner statistics once a bulk import has more than doubled the table since they were
+    /// last taken. Autovacuum would, but it may be off or behind, and plans made without statistics are
+    /// badly wrong (sequential scans, JIT compilation of trivial lookups). Doubling keeps the number of
+    /// `analyze` runs logarithmic in the import size. Best effort: a failure only leaves stale statistics.
+    async fn analyze_if_grown(&self) {
+        let stale: Result<bool, sqlx::Error> = sqlx::query_scalar(
+            "select coalesce(s.n_mod_since_analyze, 0) > greatest(c.reltuples, 1000) \
+             from pg_class c left join pg_stat_user_tables s on s.relid = c.oid \
+             where c.oid = 'server_versions'::regclass",
+        )
+        .fetch_one(&self.pool)
+        .await;
+        let result = match stale {
+            Ok(true) => sqlx::query("analyze servers, search_documents, server_versions")
+                .execute(&self.pool)
+                .await
+                .map(drop),
+            Ok(false) => Ok(()),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "could not refresh planner statistics after an import");
+        }
+    }
+}
+
+/// What [`write_batch`] did.
+struct Written<'m> {
+    /// When the rows were written (read after the locks were granted, so publish order and time agree).
+    now: OffsetDateTime,
+    /// Whether each inserted version became latest, in insert order.
+    latest_inserted: Vec<bool>,
+    /// Versions left out because the same precedence is stored (or came earlier in the batch).
+    duplicates: Vec<&'m Manifest>,
+}
+
+/// Locks the touched servers, inserts `manifests` (skipping duplicates) and moves the latest flags,
+/// inside the caller's transaction.
+async fn write_batch<'m>(
+    tx: &mut PgConnection,
+    manifests: &'m [Manifest],
+) -> Result<Written<'m>, StoreError> {
+    let names = touched_names(manifests);
+    // Creating the rows first means a new server is locked like an existing one; a concurrent creator of
+    // the same name makes this wait until it commits.
+    sqlx::query(
+        "insert into servers (name, created_at) select name, $2 from unnest($1::text[]) as t (name) \
+         on conflict (name) do nothing",
+    )
+    .bind(&names)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("select name from servers where name = any($1) order by name for update")
+        .bind(&names)
+        .fetch_all(&mut *tx)
+        .await?;
+    let now = now();
+    let stored = stored_versions(tx, &names).await?;
+    let plan: BatchPlan<'m> = plan_batch(manifests, &stored);
+    apply_latest_moves(tx, &plan.moves, now).await?;
+    for chunk in plan.inserts.chunks(INSERT_CHUNK) {
+        let documents = ensure_documents(tx, chunk).await?;
+        insert_versions(tx, chunk, &documents, now)
+            .await
+            .map_err(|err| map_duplicate(err, chunk[0].manifest))?;
+    }
+    Ok(Written {
+        now,
+        latest_inserted: plan.inserts.iter().map(|row| row.is_latest).collect(),
+        duplicates: plan.duplicates,
+    })
+}
+
+/// The search document id of every digest the new versions need, inserting the documents that are not
+/// stored yet. Digests include the server name, so documents are never shared between servers, and the
+/// servers are locked: no other writer inserts these documents concurrently.
+async fn ensure_documents(
+    tx: &mut PgConnection,
+    rows: &[NewVersion<'_>],
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut seen = HashSet::new();
+    let (mut digests, mut server_names) = (vec![], vec![]);
+    let (mut names, mut texts, mut words) = (vec![], vec![], vec![]);
+    for row in rows {
+        if seen.insert(row.fields.digest.as_str()) {
+            digests.push(row.fields.digest.as_str());
+            server_names.push(row.manifest.name().as_str());
+            names.push(row.fields.name.as_str());
+            texts.push(row.fields.text.as_str());
+            words.push(row.fields.words.as_str());
+        }
+    }
+    sqlx::query(
+        "insert into search_documents (digest, server_name, search_name, search_text, \
+         search_vector) \
+         select d.digest, d.server_name, d.search_name, d.search_text, \
+         array_to_tsvector(string_to_array(d.words, ' ')) \
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as d (digest, \
+         server_name, search_name, search_text, words) \
+         on conflict (digest) do nothing",
+    )
+    .bind(&digests)
+    .bind(&server_names)
+    .bind(&names)
+    .bind(&texts)
+    .bind(&words)
+    .execute(&mut *tx)
+    .await?;
+    let rows = sqlx::query("select digest, id from search_documents where digest = any($1)")
+        .bind(&digests)
+        .fetch_all(&mut *tx)
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+/// Inserts versions with one statement: each column is bound as an array and unnested, in order (ids,
+/// and so publish order, follow `rows`).
+async fn insert_versions(
+    tx: &mut PgConnection,
+    rows: &[NewVersion<'_>],
+    documents: &HashMap<String, i64>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let mut server_names = Vec::with_capacity(rows.len());
+    let mut versions = Vec::with_capacity(rows.len());
+    let mut precedence_keys = Vec::with_capacity(rows.len());
+    let mut latest = Vec::with_capacity(rows.len());
+    let mut document_ids = Vec::with_capacity(rows.len());
+    let mut registry_types = Vec::with_capacity(rows.len());
+    let mut transports = Vec::with_capacity(rows.len());
+    let mut manifests = Vec::with_capacity(rows.len());
+    for row in rows {
+        server_names.push(row.manifest.name().as_str());
+        versions.push(row.manifest.version().as_str());
+        precedence_keys.push(row.precedence_key.as_str());
+        latest.push(row.is_latest);
+        document_ids.push(
+            documents
+                .get(&row.fields.digest)
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt("search document not written".to_owned()))?,
+        );
+        registry_types.push(row.fields.registry_types.as_str());
+        transports.push(row.fields.transports.as_str());
+        manifests.push(row.manifest.raw());
+    }
+    sqlx::query(
+        "insert into server_versions (server_name, version, precedence_key, status_changed_at, \
+         published_at, updated_at, is_latest, document_id, registry_types, transports, manifest) \
+         select r.server_name, r.version, r.precedence_key, $1, $1, $1, r.is_latest, r.document_id, \
+         r.registry_types::jsonb, r.transports::jsonb, r.manifest \
+         from unnest($2::text[], $3::text[], $4::text[], $5::bool[], $6::int8[], $7::text[], \
+         $8::text[], $9::text[]) with ordinality as r (server_name, version, precedence_key, \
+         is_latest, document_id, registry_types, transports, manifest, position) \
+         order by r.position",
+    )
+    .bind(now)
+    .bind(&server_names)
+    .bind(&versions)
+    .bind(&precedence_keys)
+    .bind(&latest)
+    .bind(&document_ids)
+    .bind(&registry_types)
+    .bind(&transports)
+    .bind(&manifests)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Every stored version of the named servers, each server's in publish order.
+async fn stored_versions(
+    tx: &mut PgConnection,
+    names: &[&str],
+) -> Result<BTreeMap<String, Vec<StoredVersion>>, StoreError> {
+    // One index lookup per name whatever the statistics say: `= any($1)` is planned as a sequential scan
+    // while the table has not been analyzed (a first bulk import), and `offset 0` keeps the planner from
+    // turning the lateral lookup back into a hash join.
+    let rows = sqlx::query(
+        "select v.server_name, v.id, v.version, v.precedence_key, v.status, v.status_message, \
+         v.is_latest from unnest($1::text[]) as n (name) \
+         cross join lateral (select * from server_versions where server_name = n.name offset 0) v \
+         order by v.server_name, v.published_at, v.id",
+    )
+    .bind(names)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut stored: BTreeMap<String, Vec<StoredVersion>> = BTreeMap::new();
+    for row in rows {
+        stored
+            .entry(row.try_get(0)?)
+            .or_default()
+            .push(StoredVersion {
+                id: row.try_get(1)?,
+                version: row.try_get(2)?,
+                precedence_key: row.try_get(3)?,
+                status: row.try_get::<&str, _>(4)?.parse()?,
+                status_message: row.try_get(5)?,
+                is_latest: row.try_get(6)?,
+            });
+    }
+    Ok(stored)
+}
+
+/// Clears, then sets, latest flags (in that order, so the one-latest index holds after every statement).
+/// A flag change is an update: it bumps `updated_at` so incremental sync sees the new latest.
+async fn apply_latest_moves(
+    tx: &mut PgConnection,
+    moves: &LatestMoves,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for (ids, flag) in [(&moves.clear, false), (&moves.set, true)] {
+        if ids.is_empty() {
+            continue;
+        }
+        sqlx::query(
+            "update server_versions set is_latest = $1, updated_at = $2 where id = any($3)",
+        )
+        .bind(flag)
+        .bind(now)
+        .bind(ids)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Appends the list filters (each `and …`) to a query over `server_versions v`.
+fn push_filters(builder: &mut QueryBuilder<Postgres>, filters: &Filters<'_>) {
+    match filters.version {
+        Some(VersionSelector::Latest) => {
+            builder.push(" and v.is_latest");
+        }
+        Some(VersionSelector::Exact(version)) => {
+            builder.push(" and v.version = ");
+            builder.push_bind(version.clone());
+        }
+        None => {}
+    }
+    if !filters.include_deleted {
+        builder.push(" and v.status <> 'deleted'");
+    }
+    if let Some(since) = filters.updated_since {
+        builder.push(" and v.updated_at > ");
+        builder.push_bind(since);
+    }
+    for (column, value) in [
+        ("registry_types", filters.registry_type.as_deref()),
+        ("transports", filters.transport.as_deref()),
+    ] {
+        if let Some(value) = value {
+            builder.push(format_args!(" and v.{column} @> "));
+            builder.push_bind(json_array([value]));
+            builder.push("::jsonb");
+        }
+    }
+    if let Some((low, high)) = &filters.name_range {
+        builder.push(" and v.server_name >= ");
+        builder.push_bind(low.clone());
+        builder.push(" and v.server_name < ");
+        builder.push_bind(high.clone());
+    }
+}
+
+/// `(hit condition)` on search document `d`: the term is a substring of the folded name or
+/// title/description (trigram indexes), or all its words are in the `tsvector`.
+fn push_search_condition(builder: &mut QueryBuilder<Postgres>, term: &SearchTerm) {
+    let pattern = term.like_pattern();
+    builder.push("(d.search_name like ");
+    builder.push_bind(pattern.clone());
+    builder.push(" escape '\\' or d.search_text like ");
+    builder.push_bind(pattern);
+    builder.push(" escape '\\'");
+    if let Some(tsquery) = term.tsquery() {
+        builder.push(" or d.search_vector @@ ");
+        builder.push_bind(tsquery);
+        builder.push("::tsquery");
+    }
+    builder.push(")");
+}
+
+/// The [`super::SearchTier`] of search document `d`, as an SQL `case` (must match `sqlite.rs`).
+fn push_tier(builder: &mut QueryBuilder<Postgres>, term: &SearchTerm) {
+    let local = "substr(d.search_name, strpos(d.search_name, '/') + 1)";
+    builder.push("case when d.search_name = ");
+    builder.push_bind(term.folded.clone());
+    builder.push(format_args!(" or {local} = "));
+    builder.push_bind(term.folded.clone());
+    builder.push(" then 0 when strpos(d.search_name, ");
+    builder.push_bind(term.folded.clone());
+    builder.push(format_args!(") = 1 or strpos({local}, "));
+    builder.push_bind(term.folded.clone());
+    builder.push(") = 1 then 1 when strpos(d.search_name, ");
+    builder.push_bind(term.folded.clone());
+    builder.push(") > 0 then 2 when strpos(d.search_text, ");
+    builder.push_bind(term.folded.clone());
+    builder.push(") > 0 then 3 else 4 end");
+}
+
+/// Reads the columns of [`record_columns!`].
+fn record(row: &PgRow) -> Result<VersionRecord, StoreError> {
+    Ok(VersionRecord {
+        server_name: row.try_get(0)?,
+        version: row.try_get(1)?,
+        manifest: row.try_get(2)?,
+        status: row.try_get::<&str, _>(3)?.parse()?,
+        status_message: row.try_get(4)?,
+        status_changed_at: row.try_get(5)?,
+        published_at: row.try_get(6)?,
+        updated_at: row.try_get(7)?,
+        is_latest: row.try_get(8)?,
+    })
+}
+
+/// A unique violation on the precedence constraint is a duplicate version; anything else stays an error.
+fn map_duplicate(err: StoreError, manifest: &Manifest) -> StoreError {
+    if let StoreError::Database(sqlx::Error::Database(db_err)) = &err
+        && db_err.constraint() == Some("server_versions_precedence_key")
+    {
+        return duplicate_error(manifest);
+    }
+    err
+}

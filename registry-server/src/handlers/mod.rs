@@ -1,0 +1,13 @@
+//! HTTP handlers: extract, validate, one store call, map to the wire type. Nothing else.
+
+pub mod health;
+pub mod publish;
+pub mod servers;
+pub mod status;
+
+/// OpenAPI tag of read endpoints.
+pub const TAG_SERVERS: &str = "servers";
+/// OpenAPI tag of write endpoints.
+pub const TAG_PUBLISH: &str = "publish";
+/// OpenAPI tag of operational endpoints.
+pub const TAG_OPS: &str = "operations";

@@ -1,0 +1,97 @@
+//! Publishing: `POST /publish` and the dry run `POST /validate`.
+
+use axum::Json;
+use axum::extract::State;
+use registry_schema::validate::validate_bytes;
+use registry_schema::{Error as SchemaError, Manifest, ServerName};
+
+use crate::auth::Publisher;
+use crate::error::{ApiError, ApiResult, ProblemDetails};
+use crate::extract::RawBody;
+use crate::handlers::TAG_PUBLISH;
+use crate::state::AppState;
+use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
+
+/// Publish an MCP server version
+///
+/// The body is a server.json. Versions are immutable: publishing a version that exists (or one with
+/// the same semver precedence) is a 409. The new version becomes latest when it is the highest release.
+#[utoipa::path(
+    post,
+    path = "/publish",
+    operation_id = "publish_version",
+    tag = TAG_PUBLISH,
+    request_body(content = Object, description = "server.json", content_type = "application/json"),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Published", body = ServerResponse),
+        (status = 400, description = "The body is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or unknown token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 403, description = "The token may not publish this name", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The version is already published", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "The manifest is invalid; `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn publish_version(
+    State(state): State<AppState>,
+    publisher: Publisher,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<ServerResponse>> {
+    // Authorize on the name before judging the rest, so a caller learns nothing about names it may
+    // not publish; an unreadable name is left to validation.
+    if let Some(name) = claimed_name(&body) {
+        publisher.require_publish(name.as_str())?;
+    }
+    let manifest = match Manifest::parse(&body, &state.config.policy) {
+        Ok(manifest) => manifest,
+        Err(SchemaError::Invalid(report)) => return Err(ApiError::invalid_manifest(&report)),
+        Err(other) => return Err(ApiError::Internal(other.into())),
+    };
+    publisher.require_publish(manifest.name().as_str())?;
+    let record = state.store.publish(&manifest).await?;
+    tracing::info!(
+        server.name = %record.server_name,
+        version.num = %record.version,
+        publisher.id = %publisher.token_id,
+        is_latest = record.is_latest,
+        "published"
+    );
+    Ok(Json(ServerResponse::try_from(record)?))
+}
+
+/// The `name` a body claims, when it has a valid one.
+fn claimed_name(body: &[u8]) -> Option<ServerName> {
+    #[derive(serde::Deserialize)]
+    struct NameOnly {
+        name: String,
+    }
+    let NameOnly { name } = serde_json::from_slice(body).ok()?;
+    ServerName::parse(name).ok()
+}
+
+/// Validate a server.json
+///
+/// Runs the same checks as publish without storing anything. Always 200; `valid` says whether a
+/// publish would pass validation.
+#[utoipa::path(
+    post,
+    path = "/validate",
+    operation_id = "validate_manifest",
+    tag = TAG_PUBLISH,
+    request_body(content = Object, description = "server.json", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Validation result", body = ValidateResponse),
+        (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn validate_manifest(
+    State(state): State<AppState>,
+    RawBody(body): RawBody,
+) -> Json<ValidateResponse> {
+    let (_, report) = validate_bytes(&body, &state.config.policy);
+    Json(ValidateResponse {
+        valid: report.is_valid(),
+        issues: report.issues.iter().map(ValidationIssue::from).collect(),
+    })
+}

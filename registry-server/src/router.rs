@@ -1,0 +1,116 @@
+//! Routes: every API route is declared once (its `#[utoipa::path]`) and mounted under `/v0.1` and `/v0`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::handlers::{health, publish, servers, status};
+use crate::openapi::{ApiDoc, DOCS_HTML};
+use crate::state::AppState;
+use crate::telemetry;
+
+/// The API routes, relative to a version prefix.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(servers::list_servers))
+        .routes(routes!(servers::list_versions))
+        .routes(routes!(servers::find_version))
+        .routes(routes!(publish::publish_version))
+        .routes(routes!(publish::validate_manifest))
+        .routes(routes!(status::update_version_status))
+        .routes(routes!(status::update_server_status))
+        .routes(routes!(health::ping))
+        .routes(routes!(health::version))
+        .routes(routes!(health::health))
+}
+
+/// The OpenAPI document of the running server (paths under `/v0.1`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, spec) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .nest("/v0.1", api_routes())
+        .split_for_parts();
+    spec
+}
+
+/// The whole application: API under `/v0.1` and `/v0`, the spec, the docs page, and the middleware.
+pub fn app(state: AppState) -> Router {
+    let (v0_1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/v0.1", api_routes())
+        .split_for_parts();
+    let (v0, _) = api_routes().split_for_parts();
+    let spec_json: Arc<str> = serde_json::to_string_pretty(&spec)
+        .unwrap_or_else(|_| "{}".to_owned())
+        .into();
+
+    let max_body = state.config.max_body_bytes;
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .merge(v0_1)
+        .nest("/v0", v0)
+        .route(
+            "/openapi.json",
+            get(move || {
+                let spec = spec_json.clone();
+                async move { json_text(&spec) }
+            }),
+        )
+        .route("/docs", get(|| async { Html(DOCS_HTML) }))
+        .fallback(|| async { ApiError::not_found("no such endpoint; see /docs") })
+        .method_not_allowed_fallback(|| async {
+            ProblemStatus(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this endpoint; see /docs",
+            )
+        })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(telemetry::log_server_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout.max(Duration::from_millis(1)),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::make_request_span))
+}
+
+fn json_text(text: &str) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        text.to_owned(),
+    )
+        .into_response()
+}
+
+/// A problem+json response for statuses that have no `ApiError` variant.
+struct ProblemStatus(StatusCode, &'static str);
+
+impl IntoResponse for ProblemStatus {
+    fn into_response(self) -> Response {
+        let body = crate::error::ProblemDetails {
+            kind: "about:blank",
+            title: self.0.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.0.as_u16(),
+            detail: self.1.to_owned(),
+            errors: Vec::new(),
+        };
+        let mut response = (self.0, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::error::PROBLEM_JSON),
+        );
+        response
+    }
+}
