@@ -726,6 +726,38 @@ async fn updated_since_sees_status_and_latest_changes(db: TestDb) {
         .unwrap()
         .unwrap();
     assert!(listed(&store, since(newest.updated_at)).await.is_empty());
+
+    // Many changed rows (SQLite then walks the keyset index instead of sorting what changed).
+    tick().await;
+    let t2 = now();
+    tick().await;
+    let many: Vec<Manifest> = (0..4200)
+        .map(|i| manifest(&format!("io.github.sync/server-{i:04}"), "1.0.0"))
+        .collect();
+    store.import(&many).await.unwrap();
+    store
+        .update_version_status("org.other/gamma", "1.0.0", &status(Status::Active))
+        .await
+        .unwrap();
+    let rows = walk(
+        &store,
+        ListQuery {
+            limit: 100,
+            ..since(t2)
+        },
+    )
+    .await;
+    let mut expected: Vec<String> = many
+        .iter()
+        .map(|m| format!("{}@1.0.0", m.name()))
+        .chain(["org.other/gamma@1.0.0".to_owned()])
+        .collect();
+    expected.sort();
+    assert_same(
+        &names_and_versions(&rows),
+        &expected,
+        "updated_since, many rows",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -839,6 +871,7 @@ async fn search_fixture(store: &Store) {
             "Nothing special",
             &json!({ "packages": [package("oci", "ghcr.io/example/zebra-image:1.0.0")] }),
         ),
+        manifest_with("org.example/cafe", "1.0.0", "Café ÜBER alles", &json!({})),
     ] {
         store.publish(&manifest).await.unwrap();
     }
@@ -895,6 +928,11 @@ async fn search_matches_substrings_and_words(db: TestDb) {
         // A substring, not a word: found by substring only.
         ("cit", vec![(3, "io.github.acme/weather@1.0.0")]),
         ("zebra unicorn", vec![]),
+        // Case folding beyond ASCII, the same on both engines.
+        ("über", vec![(3, "org.example/cafe@1.0.0")]),
+        ("CAFÉ", vec![(3, "org.example/cafe@1.0.0")]),
+        ("über café", vec![(4, "org.example/cafe@1.0.0")]),
+        ("cafe", vec![(0, "org.example/cafe@1.0.0")]),
         ("nothing-here", vec![]),
     ];
     for (term, expected) in cases {

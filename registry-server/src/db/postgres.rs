@@ -2,7 +2,8 @@
 //!
 //! Writers lock the `servers` row of every server they touch (`select … for update`, in name order so two
 //! writers never wait on each other in a cycle): writes to one server run one after another, and writes to
-//! different servers run in parallel. Search uses `pg_trgm` indexes for substrings and a `tsvector` built
+//! different servers run in parallel. Search runs over `search_documents` (one per distinct searchable
+//! text of a server, shared by its versions) with `pg_trgm` indexes for substrings and a `tsvector` built
 //! from the words Rust extracted, so hits and tiers are the same as on SQLite.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -59,11 +60,13 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// See [`super::Store::migrate`].
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
 
+    /// See [`super::Store::ping`].
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1")
             .execute(&self.pool)
@@ -72,6 +75,7 @@ impl PgStore {
         Ok(())
     }
 
+    /// See [`super::Store::publish`].
     pub async fn publish(&self, manifest: &Manifest) -> Result<VersionRecord, StoreError> {
         let mut tx = self.pool.begin().await?;
         let written = write_batch(&mut tx, std::slice::from_ref(manifest)).await?;
@@ -83,6 +87,7 @@ impl PgStore {
         Ok(new_record(manifest, written.now, is_latest))
     }
 
+    /// See [`super::Store::import`].
     pub async fn import(&self, manifests: &[Manifest]) -> Result<ImportOutcome, StoreError> {
         if manifests.is_empty() {
             return Ok(ImportOutcome::default());
@@ -103,6 +108,7 @@ impl PgStore {
         })
     }
 
+    /// See [`super::Store::list_servers`].
     pub async fn list_servers(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let limit = page_limit(query.limit);
         let Some(filters) = Filters::new(query) else {
@@ -180,6 +186,7 @@ impl PgStore {
         Ok(Page { items, next_cursor })
     }
 
+    /// See [`super::Store::list_versions`].
     pub async fn list_versions(
         &self,
         server_name: &str,
@@ -198,6 +205,7 @@ impl PgStore {
         rows.iter().map(record).collect()
     }
 
+    /// See [`super::Store::find_version`].
     pub async fn find_version(
         &self,
         server_name: &str,
@@ -234,6 +242,7 @@ impl PgStore {
         row.as_ref().map(record).transpose()
     }
 
+    /// See [`super::Store::update_version_status`].
     pub async fn update_version_status(
         &self,
         server_name: &str,
@@ -243,6 +252,7 @@ impl PgStore {
         self.change_status(server_name, Some(version), change).await
     }
 
+    /// See [`super::Store::update_server_status`].
     pub async fn update_server_status(
         &self,
         server_name: &str,
@@ -309,6 +319,7 @@ impl PgStore {
         Ok(outcome)
     }
 
+    /// See [`super::Store::insert_token`].
     pub async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
         sqlx::query(
             "insert into api_tokens (id, secret_sha256, permissions, description, created_at) \
@@ -324,6 +335,7 @@ impl PgStore {
         Ok(())
     }
 
+    /// See [`super::Store::find_token`].
     pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
             "select id, secret_sha256, permissions, description, created_at from api_tokens \

@@ -3,7 +3,8 @@
 //! Writers start with `BEGIN IMMEDIATE`, which takes SQLite's single write lock up front: concurrent
 //! writers queue on `busy_timeout` instead of failing halfway, and what a writer reads inside its
 //! transaction stays true until it commits. Timestamps are INTEGER microseconds since the epoch, so
-//! ordering and `updated_since` comparisons are exact. Search uses two FTS5 tables: trigrams narrow
+//! ordering and `updated_since` comparisons are exact. Search runs over `search_documents` (one per
+//! distinct searchable text of a server, shared by its versions) with two FTS5 tables: trigrams narrow
 //! substring searches, and a word table answers full-text matches.
 //!
 //! The second half of this file holds the engine-neutral pieces (search columns, search terms, the
@@ -106,11 +107,13 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// See [`super::Store::migrate`].
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
     }
 
+    /// See [`super::Store::ping`].
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("select 1")
             .execute(&self.pool)
@@ -119,6 +122,7 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// See [`super::Store::publish`].
     pub async fn publish(&self, manifest: &Manifest) -> Result<VersionRecord, StoreError> {
         let mut tx = self.begin_write().await?;
         let now = now();
@@ -131,6 +135,7 @@ impl SqliteStore {
         Ok(new_record(manifest, now, is_latest))
     }
 
+    /// See [`super::Store::import`].
     pub async fn import(&self, manifests: &[Manifest]) -> Result<ImportOutcome, StoreError> {
         if manifests.is_empty() {
             return Ok(ImportOutcome::default());
@@ -144,6 +149,7 @@ impl SqliteStore {
         })
     }
 
+    /// See [`super::Store::list_servers`].
     pub async fn list_servers(&self, query: &ListQuery) -> Result<Page, StoreError> {
         let limit = page_limit(query.limit);
         let Some(filters) = Filters::new(query) else {
@@ -232,6 +238,7 @@ impl SqliteStore {
         Ok(Page { items, next_cursor })
     }
 
+    /// See [`super::Store::list_versions`].
     pub async fn list_versions(
         &self,
         server_name: &str,
@@ -250,6 +257,7 @@ impl SqliteStore {
         rows.iter().map(record).collect()
     }
 
+    /// See [`super::Store::find_version`].
     pub async fn find_version(
         &self,
         server_name: &str,
@@ -286,6 +294,7 @@ impl SqliteStore {
         row.as_ref().map(record).transpose()
     }
 
+    /// See [`super::Store::update_version_status`].
     pub async fn update_version_status(
         &self,
         server_name: &str,
@@ -295,6 +304,7 @@ impl SqliteStore {
         self.change_status(server_name, Some(version), change).await
     }
 
+    /// See [`super::Store::update_server_status`].
     pub async fn update_server_status(
         &self,
         server_name: &str,
@@ -357,6 +367,7 @@ impl SqliteStore {
         Ok(outcome)
     }
 
+    /// See [`super::Store::insert_token`].
     pub async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
         sqlx::query(
             "insert into api_tokens (id, secret_sha256, permissions, description, created_at) \
@@ -372,6 +383,7 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// See [`super::Store::find_token`].
     pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
             "select id, secret_sha256, permissions, description, created_at from api_tokens \
@@ -413,7 +425,20 @@ impl SqliteStore {
     /// A write transaction holding SQLite's write lock from its first statement, so concurrent writers
     /// wait (up to the busy timeout) instead of failing when they upgrade from reading to writing.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("begin immediate").await?)
+        self.pool
+            .begin_with("begin immediate")
+            .await
+            .map_err(|err| match &err {
+                // Still locked after the busy timeout: overloaded, not broken.
+                sqlx::Error::Database(db_err)
+                    if db_err
+                        .code()
+                        .is_some_and(|code| code == "5" || code == "517") =>
+                {
+                    StoreError::Unavailable(format!("database is busy: {db_err}"))
+                }
+                _ => err.into(),
+            })
     }
 }
 
