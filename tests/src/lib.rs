@@ -7,3 +7,28 @@ pub mod db;
 pub fn conformance_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
 }
+
+/// Generates, for each named `async fn(TestDb)` in the calling module, one test per storage engine:
+/// `sqlite::<name>` and `postgres::<name>`, each on a fresh database. A behaviour test is written once
+/// and must pass on both.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::db::TestDb::sqlite().await).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name($crate::db::TestDb::postgres().await).await;
+                }
+            )+
+        }
+    };
+}

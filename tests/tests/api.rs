@@ -14,28 +14,7 @@ use registry_tests::conformance_dir;
 use registry_tests::db::TestDb;
 use serde_json::{Value, json};
 
-macro_rules! on_both_engines {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(registry_tests::db::TestDb::sqlite().await).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(registry_tests::db::TestDb::postgres().await).await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_engines!(
+registry_tests::on_both_engines!(
     publish_and_read_back,
     writes_need_a_known_token,
     authorization_matrix,

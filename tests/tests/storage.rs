@@ -1,5 +1,5 @@
 //! The storage contract, written once and run on both engines: every test is an `async fn(TestDb)`, and
-//! [`on_both_engines!`] generates `sqlite::<name>` and `postgres::<name>` from it. When the engines
+//! `registry_tests::on_both_engines!` generates `sqlite::<name>` and `postgres::<name>` from it. When the engines
 //! disagree, the engine is wrong, not the test.
 #![allow(clippy::unwrap_used)]
 
@@ -16,29 +16,7 @@ use registry_tests::db::TestDb;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-/// Generates one test per engine for each named `async fn(TestDb)`.
-macro_rules! on_both_engines {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(registry_tests::db::TestDb::sqlite().await).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(registry_tests::db::TestDb::postgres().await).await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_engines!(
+registry_tests::on_both_engines!(
     publish_then_find,
     duplicate_versions_are_refused,
     concurrent_publishes_of_one_version_leave_one_row,

@@ -11,6 +11,7 @@
 //! - search relevance is an integer tier computed the same way on both engines (see [`SearchTier`]).
 
 mod postgres;
+mod shared;
 mod sqlite;
 
 use std::path::PathBuf;

@@ -15,7 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 
-use super::sqlite::{
+use super::shared::{
     BatchPlan, Filters, LatestMoves, NewVersion, SearchTerm, StoredVersion, acquire_timeout,
     connection_error, cursor_position, cursor_ranked, duplicate_error, json_array, max_connections,
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
