@@ -165,6 +165,10 @@ log "building registry-server (release)"
 (cd "$REPO_ROOT" && cargo build --release -q -p registry-server)
 BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/registry-server"
 [[ -x "$BIN" ]] || die "binary not found: $BIN"
+REVISION="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no -- . ":(exclude)bench" 2>/dev/null)" ]]; then
+    REVISION="$REVISION + local changes"
+fi
 
 # ---------------------------------------------------------------------------------------------------
 # Load generation: one wrk run, parsed into a results row.
@@ -352,10 +356,10 @@ NGINX_PID=""
 # 5. Report.
 "$PYTHON" - "$RESULTS" "$IMPORTS" "$WORK" "$TARGET_P99_MS" "$TARGET_STATIC_RATIO" "$TARGET_DEEP_RATIO" \
     "$BENCH_SERVERS" "$BENCH_VERSIONS" "$BENCH_THREADS" "$BENCH_CONNECTIONS" "$BENCH_DURATION" \
-    "$BENCH_SEARCH" "$FIRST_VERSION" "$(nproc)" "${CACHED_LABELS[@]}" <<'EOF' | tee "$WORK/results.md"
+    "$BENCH_SEARCH" "$FIRST_VERSION" "$(nproc)" "$REVISION" "${CACHED_LABELS[@]}" <<'EOF' | tee "$WORK/results.md"
 import sys
 (results, imports, work, p99_target, static_target, deep_target, servers, versions, threads,
- conns, duration, search, first_version, cpus, *cached) = sys.argv[1:]
+ conns, duration, search, first_version, cpus, revision, *cached) = sys.argv[1:]
 p99_target, static_target, deep_target = float(p99_target), float(static_target), float(deep_target)
 rows = [line.rstrip("\n").split("\t") for line in open(results) if line.strip()]
 data = {(r[0], r[1]): (float(r[2]), float(r[3]), float(r[4]), int(r[5] or 0)) for r in rows}
@@ -370,7 +374,7 @@ describe = {
 total = int(servers) * int(versions)
 print()
 print(f"### Results: {int(servers):,} servers × {versions} versions ({total:,} versions), "
-      f"wrk -t{threads} -c{conns} -d{duration}, {cpus} CPUs, loopback")
+      f"wrk -t{threads} -c{conns} -d{duration}, {cpus} CPUs, loopback, revision {revision}")
 print()
 print("| Endpoint | Backend | req/s | p50 (ms) | p99 (ms) |")
 print("|---|---|---:|---:|---:|")
