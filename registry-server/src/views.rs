@@ -7,9 +7,6 @@ use time::OffsetDateTime;
 use crate::db::{Status, VersionRecord};
 use crate::error::ApiError;
 
-/// `_meta` key under which the registry puts its own metadata.
-pub const OFFICIAL_META_KEY: &str = registry_schema::manifest::OFFICIAL_META_KEY;
-
 /// `ServerResponse`: the publisher's server.json, unchanged, and the registry's metadata beside it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ServerResponse {
