@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use registry_schema::Policy;
 
+use crate::cache::CacheConfig;
 use crate::db::DatabaseConfig;
 
 /// Where the data lives. Shared by every subcommand.
@@ -62,6 +63,14 @@ pub struct HttpArgs {
     /// Seconds before a request is abandoned with 408.
     #[arg(long, env = "REGISTRY_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    /// Memory for cached read responses, in MiB (0 turns the cache off).
+    #[arg(long, env = "REGISTRY_CACHE_MB", default_value_t = 64)]
+    pub cache_mb: u64,
+    /// Seconds a cached response may be served without a write having been seen. Writes through this
+    /// process (and, on PostgreSQL, through any replica) invalidate at once; this bounds the rest, such as
+    /// another process writing to the same SQLite file. 0 turns the cache off.
+    #[arg(long, env = "REGISTRY_CACHE_TTL", default_value_t = 10)]
+    pub cache_ttl: u64,
     /// Judge manifests by a public registry's rules: unknown package types, http remotes and the like
     /// are errors instead of warnings.
     #[arg(long, env = "REGISTRY_STRICT_VALIDATION")]
@@ -73,6 +82,8 @@ impl Default for HttpArgs {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout: 30,
+            cache_mb: 64,
+            cache_ttl: 10,
             strict_validation: false,
         }
     }
@@ -84,6 +95,7 @@ pub struct ServerConfig {
     pub policy: Policy,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    pub cache: CacheConfig,
 }
 
 impl Default for ServerConfig {
@@ -102,6 +114,10 @@ impl From<&HttpArgs> for ServerConfig {
             },
             max_body_bytes: args.max_body_bytes,
             request_timeout: Duration::from_secs(args.request_timeout),
+            cache: CacheConfig {
+                max_bytes: args.cache_mb.saturating_mul(1024 * 1024),
+                ttl: Duration::from_secs(args.cache_ttl),
+            },
         }
     }
 }

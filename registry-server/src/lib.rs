@@ -5,6 +5,7 @@
 //! the production router in-process or on a real socket.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;

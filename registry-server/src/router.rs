@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::timeout::TimeoutLayer;
@@ -14,31 +15,57 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::cache;
 use crate::error::ApiError;
 use crate::handlers::{health, publish, servers, status};
 use crate::openapi::{ApiDoc, DOCS_HTML};
 use crate::state::AppState;
 use crate::telemetry;
 
-/// The API routes, relative to a version prefix.
-fn api_routes() -> OpenApiRouter<AppState> {
+/// Reads of registry data: served through the response cache.
+fn read_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(servers::list_servers))
         .routes(routes!(servers::list_versions))
         .routes(routes!(servers::find_version))
+}
+
+/// Writes of registry data: a success invalidates the response cache.
+fn write_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(publish::publish_version))
-        .routes(routes!(publish::validate_manifest))
         .routes(routes!(status::update_version_status))
         .routes(routes!(status::update_server_status))
+}
+
+/// Everything else: neither cached nor invalidating.
+fn other_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(publish::validate_manifest))
         .routes(routes!(health::ping))
         .routes(routes!(health::version))
         .routes(routes!(health::health))
 }
 
+/// The API routes, relative to a version prefix; with `state`, the cache layers are applied.
+fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
+    let (reads, writes) = match state {
+        Some(state) => (
+            read_routes().route_layer(from_fn_with_state(state.clone(), cache::serve_cached)),
+            write_routes().route_layer(from_fn_with_state(
+                state.clone(),
+                cache::invalidate_on_write,
+            )),
+        ),
+        None => (read_routes(), write_routes()),
+    };
+    reads.merge(writes).merge(other_routes())
+}
+
 /// The OpenAPI document of the running server (paths under `/v0.1`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, spec) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .nest("/v0.1", api_routes())
+        .nest("/v0.1", api_routes(None))
         .split_for_parts();
     spec
 }
@@ -46,9 +73,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The whole application: API under `/v0.1` and `/v0`, the spec, the docs page, and the middleware.
 pub fn app(state: AppState) -> Router {
     let (v0_1, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/v0.1", api_routes())
+        .nest("/v0.1", api_routes(Some(&state)))
         .split_for_parts();
-    let (v0, _) = api_routes().split_for_parts();
+    let (v0, _) = api_routes(Some(&state)).split_for_parts();
     let spec_json: Arc<str> = serde_json::to_string_pretty(&spec)
         .unwrap_or_else(|_| "{}".to_owned())
         .into();

@@ -1,8 +1,9 @@
-//! Shared application state: the store and the configuration, behind one `Arc`.
+//! Shared application state: the store, the configuration and the response cache, behind one `Arc`.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
+use crate::cache::{ResponseCache, follow_store_changes};
 use crate::config::ServerConfig;
 use crate::db::Store;
 
@@ -10,6 +11,17 @@ use crate::db::Store;
 pub struct App {
     pub store: Store,
     pub config: ServerConfig,
+    pub cache: Arc<ResponseCache>,
+    /// The task following the store's change feed; stopped with the app.
+    change_feed: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(task) = &self.change_feed {
+            task.abort();
+        }
+    }
 }
 
 /// What handlers receive; cheap to clone.
@@ -17,8 +29,19 @@ pub struct App {
 pub struct AppState(pub Arc<App>);
 
 impl AppState {
+    /// Builds the state; inside a Tokio runtime it also starts following the store's change feed, so
+    /// writes by other replicas invalidate the response cache.
     pub fn new(store: Store, config: ServerConfig) -> Self {
-        Self(Arc::new(App { store, config }))
+        let cache = Arc::new(ResponseCache::new(config.cache));
+        let change_feed = tokio::runtime::Handle::try_current()
+            .ok()
+            .and_then(|_| follow_store_changes(&store, &cache));
+        Self(Arc::new(App {
+            store,
+            config,
+            cache,
+            change_feed,
+        }))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The production router, in-process, on a fresh test database: requests go through
 //! `tower::ServiceExt::oneshot`, exactly as a socket would deliver them.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -64,8 +66,10 @@ impl TestResponse {
 
 /// The app on one test database.
 pub struct TestApp {
-    pub db: TestDb,
+    /// Shared with replicas; the database is dropped with the last of them.
+    pub db: Arc<TestDb>,
     pub store: Store,
+    config: ServerConfig,
     router: Router,
 }
 
@@ -75,9 +79,34 @@ impl TestApp {
     }
 
     pub async fn with_config(db: TestDb, config: ServerConfig) -> Self {
+        Self::on(Arc::new(db), config).await
+    }
+
+    async fn on(db: Arc<TestDb>, config: ServerConfig) -> Self {
         let store = db.store().await;
-        let router = app(AppState::new(store.clone(), config));
-        Self { db, store, router }
+        let state = AppState::new(store.clone(), config.clone());
+        // On PostgreSQL the cache waits for its change feed; tests start once it serves.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while state.cache.is_enabled() && !state.cache.is_serving() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the response cache's change feed did not connect within 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let router = app(state);
+        Self {
+            db,
+            store,
+            config,
+            router,
+        }
+    }
+
+    /// A second server process on the same database (its own pool, cache and change feed), as another
+    /// replica behind a load balancer would be.
+    pub async fn replica(&self) -> Self {
+        Self::on(Arc::clone(&self.db), self.config.clone()).await
     }
 
     /// Creates a token with these `(action, pattern)` grants and returns its secret.
@@ -101,7 +130,28 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> TestResponse {
+        self.request_with_headers(method, uri, token, body, &[])
+            .await
+    }
+
+    /// A GET with extra request headers.
+    pub async fn get_with_headers(&self, uri: &str, headers: &[(&str, &str)]) -> TestResponse {
+        self.request_with_headers(Method::GET, uri, None, None, headers)
+            .await
+    }
+
+    async fn request_with_headers(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
         if let Some(token) = token {
             builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }

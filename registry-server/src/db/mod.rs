@@ -287,6 +287,17 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// What a change feed reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSignal {
+    /// The feed is listening (first connection or after a reconnect); changes before it may be unknown.
+    Listening,
+    /// Some process committed a write.
+    Changed,
+    /// The feed's connection is gone: changes go unseen until the next `Listening`.
+    Lost,
+}
+
 /// The current time as both engines store it: UTC, microsecond precision.
 pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -417,6 +428,19 @@ impl Store {
 
     pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
         dispatch!(self.find_token(secret_sha256))
+    }
+
+    /// Starts a task that reports writes committed by any process sharing the database (other replicas,
+    /// `registry-server import`), so caches can be dropped. `None` when the engine has no such feed
+    /// (SQLite): caches there rely on local invalidation and their time-to-live.
+    pub fn spawn_change_feed(
+        &self,
+        on_signal: impl Fn(ChangeSignal) + Send + Sync + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        match self {
+            Self::Sqlite(_) => None,
+            Self::Postgres(store) => Some(store.spawn_change_feed(on_signal)),
+        }
     }
 
     /// (in use, idle) connections, for metrics.

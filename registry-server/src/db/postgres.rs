@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use registry_schema::Manifest;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 use time::OffsetDateTime;
 
@@ -21,8 +21,8 @@ use super::shared::{
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
 };
 use super::{
-    DatabaseConfig, ImportOutcome, ListQuery, Page, StatusChange, StatusOutcome, StoreError,
-    TokenRecord, VersionRecord, VersionSelector, now, redact_url,
+    ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page, StatusChange, StatusOutcome,
+    StoreError, TokenRecord, VersionRecord, VersionSelector, now, redact_url,
 };
 
 /// Migrations, embedded so the binary works from any directory.
@@ -30,6 +30,14 @@ static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// Rows per `insert … select from unnest(…)` during imports.
 const INSERT_CHUNK: usize = 1000;
+
+/// The `NOTIFY` channel every write transaction signals on, so other replicas drop cached responses.
+/// Notifications are delivered at commit, and not at all on rollback.
+const CHANGES_CHANNEL: &str = "mcp_reg_changes";
+
+/// Back-off between attempts to re-establish the change feed.
+const FEED_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(250);
+const FEED_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The columns a [`VersionRecord`] is read from, in [`record`]'s order.
 macro_rules! record_columns {
@@ -43,21 +51,59 @@ macro_rules! record_columns {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Identifies this store's writes in change notifications, so its own feed skips them (the HTTP
+    /// layer already invalidated for them, and a late echo would only throw fresh entries away).
+    origin: std::sync::Arc<str>,
 }
 
 impl PgStore {
     /// Connects a pool to `url` (`postgres://…`).
     pub async fn connect(url: &str, config: &DatabaseConfig) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(|err| {
-            StoreError::Config(format!("PostgreSQL URL `{}`: {err}", redact_url(url)))
-        })?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|err| {
+                StoreError::Config(format!("PostgreSQL URL `{}`: {err}", redact_url(url)))
+            })?
+            // Every query here is a short keyset or index lookup. With parallel workers allowed, the
+            // planner costs a parallel sequential scan of the search documents below the trigram index
+            // and a ranked search takes ~1 s at 500k versions instead of ~20 ms.
+            .options([("max_parallel_workers_per_gather", "0")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections(config))
             .acquire_timeout(acquire_timeout(config))
             .connect_with(options)
             .await
             .map_err(connection_error)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            origin: new_origin().into(),
+        })
+    }
+
+    /// See [`super::Store::spawn_change_feed`].
+    pub fn spawn_change_feed(
+        &self,
+        on_signal: impl Fn(ChangeSignal) + Send + Sync + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        let origin = self.origin.clone();
+        tokio::spawn(async move {
+            let mut retry_delay = FEED_RETRY_MIN;
+            loop {
+                match listen_for_changes(&pool, &origin, &on_signal).await {
+                    // The pool was closed: the store is shutting down.
+                    Ok(()) => return,
+                    Err(err) => {
+                        on_signal(ChangeSignal::Lost);
+                        tracing::warn!(error = %err, "change feed lost; retrying in {retry_delay:?}");
+                        tokio::time::sleep(retry_delay).await;
+                        retry_delay = (retry_delay * 2).min(FEED_RETRY_MAX);
+                    }
+                }
+                if pool.is_closed() {
+                    return;
+                }
+            }
+        })
     }
 
     /// See [`super::Store::migrate`].
@@ -78,7 +124,7 @@ impl PgStore {
     /// See [`super::Store::publish`].
     pub async fn publish(&self, manifest: &Manifest) -> Result<VersionRecord, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let written = write_batch(&mut tx, std::slice::from_ref(manifest)).await?;
+        let written = write_batch(&mut tx, std::slice::from_ref(manifest), &self.origin).await?;
         if let Some(duplicate) = written.duplicates.first() {
             return Err(duplicate_error(duplicate));
         }
@@ -99,7 +145,7 @@ impl PgStore {
         sqlx::query("set local synchronous_commit = off")
             .execute(&mut *tx)
             .await?;
-        let written = write_batch(&mut tx, manifests).await?;
+        let written = write_batch(&mut tx, manifests, &self.origin).await?;
         tx.commit().await?;
         self.analyze_if_grown().await;
         Ok(ImportOutcome {
@@ -294,6 +340,7 @@ impl PgStore {
             .await?;
         }
         apply_latest_moves(&mut tx, &plan.moves, now).await?;
+        notify_change(&mut tx, &self.origin).await?;
         let rows = sqlx::query(concat!(
             "select ",
             record_columns!(),
@@ -397,11 +444,56 @@ struct Written<'m> {
     duplicates: Vec<&'m Manifest>,
 }
 
+/// Holds one connection in `LISTEN` and reports until the connection fails (`Err`) or the pool closes.
+async fn listen_for_changes(
+    pool: &PgPool,
+    own_origin: &str,
+    on_signal: &(impl Fn(ChangeSignal) + Send + Sync),
+) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANGES_CHANNEL).await?;
+    on_signal(ChangeSignal::Listening);
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) if notification.payload() == own_origin => {}
+            Ok(Some(_)) => on_signal(ChangeSignal::Changed),
+            // The connection dropped and was re-established: whatever was sent meanwhile is lost.
+            Ok(None) => {
+                on_signal(ChangeSignal::Lost);
+                on_signal(ChangeSignal::Listening);
+            }
+            Err(sqlx::Error::PoolClosed) => return Ok(()),
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Tells every listening replica, at commit, that the registry changed.
+async fn notify_change(tx: &mut PgConnection, origin: &str) -> Result<(), StoreError> {
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(CHANGES_CHANNEL)
+        .bind(origin)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A random id for one store (one server process).
+fn new_origin() -> String {
+    let mut random = [0u8; 8];
+    if getrandom::fill(&mut random).is_err() {
+        // Practically unreachable on supported systems; the process id is a weaker but usable id.
+        random[..4].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    hex::encode(random)
+}
+
 /// Locks the touched servers, inserts `manifests` (skipping duplicates) and moves the latest flags,
 /// inside the caller's transaction.
 async fn write_batch<'m>(
     tx: &mut PgConnection,
     manifests: &'m [Manifest],
+    origin: &str,
 ) -> Result<Written<'m>, StoreError> {
     let names = touched_names(manifests);
     // Creating the rows first means a new server is locked like an existing one; a concurrent creator of
@@ -427,6 +519,9 @@ async fn write_batch<'m>(
         insert_versions(tx, chunk, &documents, now)
             .await
             .map_err(|err| map_duplicate(err, chunk[0].manifest))?;
+    }
+    if !plan.inserts.is_empty() {
+        notify_change(tx, origin).await?;
     }
     Ok(Written {
         now,

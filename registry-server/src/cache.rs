@@ -1,0 +1,388 @@
+//! An in-memory cache of read responses (`GET /servers…`), with `ETag`s and `304 Not Modified`.
+//!
+//! Reads vastly outnumber writes in a registry, and a cached response is a hash lookup instead of a
+//! database round trip and a JSON rendering. Correctness rests on a generation counter: every entry
+//! remembers the generation it was rendered in, and any write bumps the generation, so an entry rendered
+//! before a write is never served after it. Writes are seen three ways:
+//! - writes through this process bump the generation when their response is ready (read-your-writes);
+//!   so every route that changes registry data belongs in the router's `write_routes`;
+//! - on PostgreSQL, every write transaction sends `NOTIFY` at commit and each replica's change feed bumps
+//!   its generation; while the feed is down the cache is bypassed;
+//! - anything else (a second process writing to the same SQLite file) is bounded by the time-to-live.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::Body as _;
+use quick_cache::sync::Cache;
+use quick_cache::{OptionsBuilder, Weighter};
+use sha2::{Digest as _, Sha256};
+
+use crate::db::{ChangeSignal, Store};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Says whether a response came from the cache (`hit`) or was rendered (`miss`); for operators and tests.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// Larger responses are not cached: they are rare (a 100-item page is ~200 KiB) and would crowd out
+/// many small ones.
+const MAX_CACHED_BODY: u64 = 512 * 1024;
+
+/// Bookkeeping bytes per entry on top of the key and body, for the weight.
+const ENTRY_OVERHEAD: u64 = 128;
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheConfig {
+    /// Memory budget for cached bodies and keys; 0 disables the cache.
+    pub max_bytes: u64,
+    /// How long an entry may be served without any write having been seen.
+    pub ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 64 * 1024 * 1024,
+            ttl: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    generation: u64,
+    stored_at: Instant,
+    etag: HeaderValue,
+    body: Bytes,
+}
+
+#[derive(Debug, Clone)]
+struct EntryWeight;
+
+impl Weighter<String, Entry> for EntryWeight {
+    fn weight(&self, key: &String, entry: &Entry) -> u64 {
+        key.len() as u64 + entry.body.len() as u64 + ENTRY_OVERHEAD
+    }
+}
+
+type EntryCache = Cache<
+    String,
+    Entry,
+    EntryWeight,
+    std::hash::RandomState,
+    quick_cache::sync::DefaultLifecycle<String, Entry>,
+>;
+
+/// The response cache of one server process.
+pub struct ResponseCache {
+    entries: Option<EntryCache>,
+    ttl: Duration,
+    generation: AtomicU64,
+    /// False while a change feed is expected but not listening: entries could be stale unnoticed.
+    feed_healthy: AtomicBool,
+}
+
+impl std::fmt::Debug for ResponseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseCache")
+            .field("enabled", &self.entries.is_some())
+            .field("ttl", &self.ttl)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseCache {
+    pub fn new(config: CacheConfig) -> Self {
+        let entries = (config.max_bytes > 0 && !config.ttl.is_zero())
+            .then(|| {
+                let options = OptionsBuilder::new()
+                    // ~8 KiB is a typical detail response; the estimate only sizes the hash tables.
+                    .estimated_items_capacity(
+                        usize::try_from(config.max_bytes / 8192)
+                            .unwrap_or(1)
+                            .max(16),
+                    )
+                    .weight_capacity(config.max_bytes)
+                    .build()
+                    .ok()?;
+                Some(Cache::with_options(
+                    options,
+                    EntryWeight,
+                    std::hash::RandomState::default(),
+                    quick_cache::sync::DefaultLifecycle::default(),
+                ))
+            })
+            .flatten();
+        Self {
+            entries,
+            ttl: config.ttl,
+            generation: AtomicU64::new(0),
+            feed_healthy: AtomicBool::new(true),
+        }
+    }
+
+    /// Forgets every entry (lazily: they no longer match the generation).
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Applies what the store's change feed reports.
+    pub fn on_change_signal(&self, signal: ChangeSignal) {
+        match signal {
+            ChangeSignal::Changed => self.invalidate(),
+            ChangeSignal::Lost => {
+                self.feed_healthy.store(false, Ordering::Release);
+                self.invalidate();
+            }
+            ChangeSignal::Listening => {
+                // Writes made while the feed was down were not seen: start from nothing.
+                self.invalidate();
+                self.feed_healthy.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Marks the cache as depending on a change feed that has not connected yet.
+    pub fn await_change_feed(&self) {
+        self.feed_healthy.store(false, Ordering::Release);
+    }
+
+    /// Whether responses are being cached now (enabled, and its change feed, if any, is listening).
+    pub fn is_serving(&self) -> bool {
+        self.active().is_some()
+    }
+
+    /// Whether the configuration turned the cache on.
+    pub fn is_enabled(&self) -> bool {
+        self.entries.is_some()
+    }
+
+    fn active(&self) -> Option<&EntryCache> {
+        self.entries
+            .as_ref()
+            .filter(|_| self.feed_healthy.load(Ordering::Acquire))
+    }
+
+    fn lookup(&self, key: &str) -> Option<Entry> {
+        let entry = self.active()?.get(key)?;
+        (entry.generation == self.generation.load(Ordering::Acquire)
+            && entry.stored_at.elapsed() < self.ttl)
+            .then_some(entry)
+    }
+
+    fn store(&self, key: String, entry: Entry) {
+        if let Some(entries) = self.active() {
+            entries.insert(key, entry);
+        }
+    }
+}
+
+/// Middleware for the read routes: serves fresh entries, renders and stores misses, answers
+/// `If-None-Match` with 304.
+pub async fn serve_cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let cache = &state.cache;
+    if request.method() != Method::GET || cache.active().is_none() {
+        return next.run(request).await;
+    }
+    let key = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path(), |pq| pq.as_str())
+        .to_owned();
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    if let Some(entry) = cache.lookup(&key) {
+        return cached_response(&entry, if_none_match.as_ref(), "hit");
+    }
+    // Read before rendering: a write that lands during rendering bumps past it, so the entry dies.
+    let generation = cache.generation.load(Ordering::Acquire);
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK
+        || response
+            .body()
+            .size_hint()
+            .upper()
+            .is_none_or(|size| size > MAX_CACHED_BODY)
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(err) => {
+            return ApiError::Internal(anyhow::anyhow!("reading a rendered response: {err}"))
+                .into_response();
+        }
+    };
+    let entry = Entry {
+        generation,
+        stored_at: Instant::now(),
+        etag: etag_of(&body),
+        body,
+    };
+    cache.store(key, entry.clone());
+    let mut response = cached_response(&entry, if_none_match.as_ref(), "miss");
+    copy_missing_headers(&parts.headers, response.headers_mut());
+    response
+}
+
+/// Middleware for the write routes: a successful write makes every cached read stale.
+pub async fn invalidate_on_write(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.status().is_success() {
+        state.cache.invalidate();
+    }
+    response
+}
+
+/// Starts the store's change feed (PostgreSQL) so writes by other replicas invalidate this cache.
+pub fn follow_store_changes(
+    store: &Store,
+    cache: &Arc<ResponseCache>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    cache.entries.as_ref()?;
+    // Until the feed listens, other replicas' writes would go unseen.
+    cache.await_change_feed();
+    let follower = Arc::clone(cache);
+    let task = store.spawn_change_feed(move |signal| follower.on_change_signal(signal));
+    if task.is_none() {
+        cache.on_change_signal(ChangeSignal::Listening);
+    }
+    task
+}
+
+fn cached_response(
+    entry: &Entry,
+    if_none_match: Option<&HeaderValue>,
+    outcome: &'static str,
+) -> Response {
+    let not_modified = if_none_match.is_some_and(|tags| etag_matches(tags, &entry.etag));
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut response = Response::new(Body::from(entry.body.clone()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, entry.etag.clone());
+    // Clients may keep a copy but must revalidate (cheaply, with If-None-Match) before using it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(X_CACHE, HeaderValue::from_static(outcome));
+    response
+}
+
+/// Headers the handler set that the cached form does not carry (none today; kept so a future header
+/// on a miss is not silently dropped).
+fn copy_missing_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        if name != header::CONTENT_LENGTH && !to.contains_key(name) {
+            to.insert(name.clone(), value.clone());
+        }
+    }
+}
+
+/// A strong validator: the first 128 bits of the body's SHA-256, so every replica agrees.
+fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let tag = format!("\"{}\"", hex::encode(&digest[..16]));
+    HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
+}
+
+/// `If-None-Match: "a", W/"b"` or `*` (weak comparison, as RFC 9110 §13.1.2 asks for this header).
+fn etag_matches(header: &HeaderValue, etag: &HeaderValue) -> bool {
+    let Ok(header) = header.to_str() else {
+        return false;
+    };
+    let ours = etag.as_bytes();
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/").as_bytes() == ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etag_comparison_is_weak_and_handles_lists() {
+        let etag = HeaderValue::from_static("\"abc\"");
+        let matches = |header: &'static str| etag_matches(&HeaderValue::from_static(header), &etag);
+        assert!(matches("\"abc\""));
+        assert!(matches("W/\"abc\""));
+        assert!(matches("\"x\", \"abc\""));
+        assert!(matches("*"));
+        assert!(!matches("\"abcd\""));
+        assert!(!matches("abc"));
+    }
+
+    #[test]
+    fn entries_die_with_a_write_and_with_age() {
+        let cache = ResponseCache::new(CacheConfig {
+            max_bytes: 1 << 20,
+            ttl: Duration::from_mins(1),
+        });
+        let entry = |generation| Entry {
+            generation,
+            stored_at: Instant::now(),
+            etag: etag_of(b"{}"),
+            body: Bytes::from_static(b"{}"),
+        };
+        cache.store("/a".to_owned(), entry(0));
+        assert!(cache.lookup("/a").is_some());
+        cache.invalidate();
+        assert!(cache.lookup("/a").is_none());
+
+        cache.store("/a".to_owned(), entry(1));
+        assert!(cache.lookup("/a").is_some());
+        cache.on_change_signal(ChangeSignal::Lost);
+        cache.store("/a".to_owned(), entry(2));
+        assert!(
+            cache.lookup("/a").is_none(),
+            "bypassed while the feed is down"
+        );
+        cache.on_change_signal(ChangeSignal::Listening);
+        assert!(
+            cache.lookup("/a").is_none(),
+            "entries from before the outage are gone"
+        );
+
+        let short_lived = ResponseCache::new(CacheConfig {
+            max_bytes: 1 << 20,
+            ttl: Duration::from_millis(1),
+        });
+        short_lived.store("/b".to_owned(), entry(0));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(short_lived.lookup("/b").is_none(), "expired by ttl");
+    }
+
+    #[test]
+    fn zero_budget_or_ttl_disables() {
+        let off = ResponseCache::new(CacheConfig {
+            max_bytes: 0,
+            ttl: Duration::from_secs(1),
+        });
+        assert!(off.active().is_none());
+        let off = ResponseCache::new(CacheConfig {
+            max_bytes: 1 << 20,
+            ttl: Duration::ZERO,
+        });
+        assert!(off.active().is_none());
+    }
+}

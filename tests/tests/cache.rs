@@ -1,0 +1,216 @@
+//! The read-response cache on both engines: hits are byte-identical to what the handler renders, ETags
+//! revalidate with 304, and no write (through this process or, on PostgreSQL, through another replica)
+//! is ever hidden by a cached response.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use registry_server::auth::Action;
+use registry_server::cache::CacheConfig;
+use registry_server::config::ServerConfig;
+use registry_server::db::Backend;
+use registry_tests::app::{TestApp, TestResponse, encode, manifest};
+use registry_tests::db::TestDb;
+use serde_json::json;
+
+registry_tests::on_both_engines!(
+    hits_match_misses_and_revalidate_with_etags,
+    local_writes_invalidate_at_once,
+    failed_writes_keep_the_cache,
+    other_replicas_writes_are_seen,
+    a_disabled_cache_always_renders,
+);
+
+fn cache_outcome(response: &TestResponse) -> &str {
+    response
+        .headers
+        .get("x-cache")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("none")
+}
+
+async fn hits_match_misses_and_revalidate_with_etags(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    app.publish(&token, &manifest("io.github.alice/weather", "1.0.0"))
+        .await
+        .ok();
+    let uri = format!(
+        "/v0.1/servers/{}/versions/latest",
+        encode("io.github.alice/weather")
+    );
+
+    let first = app.get(&uri).await;
+    first.ok();
+    assert_eq!(cache_outcome(&first), "miss");
+    let second = app.get(&uri).await;
+    second.ok();
+    assert_eq!(cache_outcome(&second), "hit");
+    assert_eq!(first.body, second.body, "a hit serves the rendered bytes");
+    assert_eq!(second.content_type.as_deref(), Some("application/json"));
+    let etag = first
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(second.headers.get("etag").unwrap(), etag.as_str());
+
+    let revalidated = app
+        .get_with_headers(&uri, &[("if-none-match", etag.as_str())])
+        .await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    assert!(revalidated.body.is_empty());
+    let other_tag = app
+        .get_with_headers(&uri, &[("if-none-match", "\"0000\"")])
+        .await;
+    assert_eq!(other_tag.status, StatusCode::OK);
+    assert_eq!(other_tag.body, first.body);
+
+    // The query string is part of the key: a different page is a different entry.
+    let page = app.get("/v0.1/servers?limit=1").await;
+    assert_eq!(cache_outcome(&page), "miss");
+    assert_eq!(page.ok()["servers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        cache_outcome(&app.get("/v0.1/servers?limit=1").await),
+        "hit"
+    );
+    assert_eq!(
+        cache_outcome(&app.get("/v0.1/servers?limit=2").await),
+        "miss"
+    );
+
+    // Errors are never cached.
+    let missing = format!(
+        "/v0.1/servers/{}/versions/9.9.9",
+        encode("io.github.alice/weather")
+    );
+    app.get(&missing).await.problem(StatusCode::NOT_FOUND);
+    assert_eq!(cache_outcome(&app.get(&missing).await), "none");
+}
+
+async fn local_writes_invalidate_at_once(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let token = app
+        .token(&[
+            (Action::Publish, "io.github.alice/*"),
+            (Action::Edit, "io.github.alice/*"),
+        ])
+        .await;
+    let name = "io.github.alice/weather";
+    app.publish(&token, &manifest(name, "1.0.0")).await.ok();
+    let latest = format!("/v0.1/servers/{}/versions/latest", encode(name));
+    let list = "/v0.1/servers?version=latest";
+    assert_eq!(app.get(&latest).await.ok()["server"]["version"], "1.0.0");
+    assert_eq!(app.get(list).await.ok()["metadata"]["count"], 1);
+    assert_eq!(cache_outcome(&app.get(&latest).await), "hit");
+
+    app.publish(&token, &manifest(name, "1.1.0")).await.ok();
+    let after_publish = app.get(&latest).await;
+    assert_eq!(cache_outcome(&after_publish), "miss");
+    assert_eq!(after_publish.ok()["server"]["version"], "1.1.0");
+    assert_eq!(
+        app.get(list).await.ok()["servers"][0]["server"]["version"],
+        "1.1.0"
+    );
+
+    let status_uri = format!("/v0.1/servers/{}/versions/1.1.0/status", encode(name));
+    app.patch(&token, &status_uri, &json!({"status": "deleted"}))
+        .await
+        .ok();
+    let after_delete = app.get(&latest).await.ok();
+    assert_eq!(after_delete["server"]["version"], "1.0.0");
+    assert_eq!(
+        after_delete["_meta"]["io.modelcontextprotocol.registry/official"]["isLatest"],
+        true
+    );
+}
+
+async fn failed_writes_keep_the_cache(db: TestDb) {
+    let app = TestApp::new(db).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let name = "io.github.alice/weather";
+    app.publish(&token, &manifest(name, "1.0.0")).await.ok();
+    let uri = format!("/v0.1/servers/{}/versions", encode(name));
+    app.get(&uri).await.ok();
+    app.publish(&token, &manifest(name, "1.0.0"))
+        .await
+        .problem(StatusCode::CONFLICT);
+    app.publish(&token, &manifest("io.github.bob/tools", "1.0.0"))
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    assert_eq!(cache_outcome(&app.get(&uri).await), "hit");
+}
+
+/// Two replicas on one database. On PostgreSQL the writer's `NOTIFY` reaches the reader's change feed;
+/// on SQLite (one process per file is the supported set-up) the time-to-live bounds staleness.
+async fn other_replicas_writes_are_seen(db: TestDb) {
+    let ttl = match db.backend() {
+        Backend::Postgres => Duration::from_hours(1),
+        Backend::Sqlite => Duration::from_millis(300),
+    };
+    let config = ServerConfig {
+        cache: CacheConfig {
+            ttl,
+            ..CacheConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let writer = TestApp::with_config(db, config).await;
+    let reader = writer.replica().await;
+    let token = writer
+        .token(&[(Action::Publish, "io.github.alice/*")])
+        .await;
+    let name = "io.github.alice/weather";
+    writer.publish(&token, &manifest(name, "1.0.0")).await.ok();
+    let latest = format!("/v0.1/servers/{}/versions/latest", encode(name));
+
+    // The reader's feed connects in the background; until it listens, the reader bypasses its cache.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        reader.get(&latest).await.ok();
+        if cache_outcome(&reader.get(&latest).await) == "hit" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reader never cached");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    writer.publish(&token, &manifest(name, "2.0.0")).await.ok();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = reader.get(&latest).await.ok();
+        if seen["server"]["version"] == "2.0.0" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reader still serves {} after 10 s",
+            seen["server"]["version"]
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn a_disabled_cache_always_renders(db: TestDb) {
+    let config = ServerConfig {
+        cache: CacheConfig {
+            max_bytes: 0,
+            ..CacheConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let app = TestApp::with_config(db, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    app.publish(&token, &manifest("io.github.alice/weather", "1.0.0"))
+        .await
+        .ok();
+    for _ in 0..2 {
+        let response = app.get("/v0.1/servers").await;
+        assert_eq!(response.ok()["metadata"]["count"], 1);
+        assert_eq!(cache_outcome(&response), "none");
+        assert!(response.headers.get("etag").is_none());
+    }
+}
