@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod install;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -1,0 +1,564 @@
+//! The library behind `mcp-reg install` / `uninstall`: turn a `server.json` into a host's config entry
+//! and edit the host's config file without losing anything.
+//!
+//! Flow: [`launch::select`] picks a package or remote the host supports, [`launch::inputs`] lists what to
+//! ask the user, [`plan_install`] resolves the launch spec, renders the host entry ([`render`]) and edits
+//! the file text in memory ([`jsonc`] / [`toml`]); the returned [`Plan`] shows a diff
+//! (`--dry-run`) or is applied ([`Plan::apply`]): atomic replace with a backup ([`atomic`]) plus a note in
+//! the install record ([`record`]), which is how `uninstall` tells mcp-reg's entries from the user's own.
+
+pub mod atomic;
+pub mod diff;
+pub mod hosts;
+pub mod jsonc;
+pub mod launch;
+pub mod record;
+pub mod render;
+pub mod toml;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use registry_schema::ServerJson;
+use serde_json::Value;
+
+pub use hosts::{Format, Host, HostEnv, Scope};
+pub use launch::{Choice, InputSpec, LaunchSpec, Platform, Resolved, Values};
+pub use record::{InstallRecord, RecordStore};
+
+/// Everything that can go wrong while installing; each message names the file or input concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("a value is required for `{key}`{}", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MissingInput {
+        key: String,
+        description: Option<String>,
+    },
+    #[error(
+        "{host} has no way to keep the secret `{key}` out of its config file; allow writing it in plain \
+         text explicitly, or pick a host that can reference secrets"
+    )]
+    SecretNeedsConsent { host: &'static str, key: String },
+    #[error("cannot parse {}: line {line}, column {column}: {message}; the file was left untouched", .path.display())]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}: {message}; the file was left untouched", .path.display())]
+    InvalidConfig { path: PathBuf, message: String },
+    #[error("`{name}` in {} was not added by mcp-reg; use --force to replace or remove it", .path.display())]
+    Foreign { name: String, path: PathBuf },
+    #[error("`{name}` in {} was changed since mcp-reg added it; use --force to replace or remove it", .path.display())]
+    Modified { name: String, path: PathBuf },
+    #[error("there is no `{name}` in {}", .path.display())]
+    NotFound { name: String, path: PathBuf },
+    #[error("invalid entry name `{name}`: {reason}")]
+    InvalidName { name: String, reason: String },
+    #[error("{} changed while mcp-reg was preparing its edit; nothing was written, run the command again", .path.display())]
+    ConcurrentModification { path: PathBuf },
+    #[error("{host} has no {scope}-scope config file")]
+    ScopeUnsupported {
+        host: &'static str,
+        scope: &'static str,
+    },
+    #[error("{host}'s project scope needs a project directory")]
+    NoProjectDir { host: &'static str },
+    #[error("cannot find the home directory (HOME / USERPROFILE is not set)")]
+    NoHome,
+    #[error("install record {}: {message}", .path.display())]
+    Record { path: PathBuf, message: String },
+    #[error("cannot {action} {}: {source}", .path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl InstallError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What to install and how.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// The entry's name in the host file; default: the server name's part after `/`.
+    pub entry_name: Option<String>,
+    pub choice: Choice,
+    /// Values for inputs, keyed as [`InputSpec::key`] says.
+    pub values: Values,
+    /// Write secrets in plain text where the host has no indirection (explicit user consent).
+    pub allow_plaintext_secrets: bool,
+    /// Replace or remove an entry mcp-reg did not write (or that was changed since).
+    pub force: bool,
+    /// Manifest digest to keep in the install record.
+    pub digest: Option<String>,
+}
+
+/// A prepared edit of one config file; nothing is written until [`Plan::apply`].
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub host: Host,
+    pub entry_name: String,
+    /// The config file (absolute).
+    pub path: PathBuf,
+    original: Option<String>,
+    new_text: String,
+    record: RecordChange,
+    /// What was installed (`None` for uninstall).
+    pub resolved: Option<Resolved>,
+    /// Environment variables the host must see (secrets passed by reference).
+    pub env_to_set: Vec<String>,
+    /// Secrets written in plain text, with consent.
+    pub plaintext_secrets: Vec<String>,
+    /// Hints for the user (restart the host, approve the server, ...).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+enum RecordChange {
+    Upsert(InstallRecord),
+    Remove,
+}
+
+/// The outcome of [`Plan::apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub path: PathBuf,
+    /// The copy of the previous content, if the file existed and changed.
+    pub backup: Option<PathBuf>,
+    /// Whether the config file was rewritten (false when it already held this entry).
+    pub changed: bool,
+}
+
+impl Plan {
+    /// The file's content before the edit (`None`: no file yet).
+    pub fn original(&self) -> Option<&str> {
+        self.original.as_deref()
+    }
+
+    /// The full new file text (`--dry-run` can print this).
+    pub fn new_text(&self) -> &str {
+        &self.new_text
+    }
+
+    /// Whether applying changes the config file.
+    pub fn changes_file(&self) -> bool {
+        self.original.as_deref() != Some(self.new_text.as_str())
+    }
+
+    /// A unified diff from the current file to the new text (empty when unchanged).
+    pub fn diff(&self) -> String {
+        let shown = self.path.display().to_string();
+        let old_name = if self.original.is_some() {
+            shown.clone()
+        } else {
+            "/dev/null".to_owned()
+        };
+        diff::unified(
+            self.original.as_deref().unwrap_or_default(),
+            &self.new_text,
+            &old_name,
+            &shown,
+        )
+    }
+
+    /// Writes the file (atomic, with a backup of the previous content) and updates the install record.
+    /// Fails without writing if the file changed since the plan was made.
+    pub fn apply(&self, records: &RecordStore) -> Result<Applied, InstallError> {
+        let current = read_config(&self.path)?;
+        if current != self.original {
+            return Err(InstallError::ConcurrentModification {
+                path: self.path.clone(),
+            });
+        }
+        let changed = self.changes_file();
+        let backup = if changed {
+            atomic::replace(
+                &self.path,
+                self.new_text.as_bytes(),
+                self.original.is_some(),
+            )?
+        } else {
+            None
+        };
+        match &self.record {
+            RecordChange::Upsert(record) => records.upsert(record.clone())?,
+            RecordChange::Remove => records.remove(&self.path, &self.entry_name)?,
+        }
+        Ok(Applied {
+            path: self.path.clone(),
+            backup,
+            changed,
+        })
+    }
+}
+
+/// Reads a config file; `None` if it does not exist.
+fn read_config(path: &Path) -> Result<Option<String>, InstallError> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| InstallError::InvalidConfig {
+                path: path.to_path_buf(),
+                message: "the file is not UTF-8 text".to_owned(),
+            }),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(InstallError::io("read", path, err)),
+    }
+}
+
+/// The default entry name: the server name after `/`, with characters hosts reject replaced by `-`
+/// (Codex accepts only `[A-Za-z0-9_-]`).
+pub fn default_entry_name(server: &ServerJson) -> String {
+    let name: String = server
+        .name
+        .local_name()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if name.is_empty() {
+        "server".to_owned()
+    } else {
+        name
+    }
+}
+
+fn check_entry_name(host: Host, name: &str) -> Result<(), InstallError> {
+    let bad = |reason: &str| {
+        Err(InstallError::InvalidName {
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if name.trim().is_empty() {
+        return bad("it is empty");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("it contains control characters");
+    }
+    if host == Host::Codex
+        && !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return bad("Codex accepts only letters, digits, `_` and `-`");
+    }
+    Ok(())
+}
+
+/// The host's entry for `server` as a copy-paste snippet (`--print`); touches no file.
+pub fn snippet(
+    server: &ServerJson,
+    host: Host,
+    platform: Platform,
+    opts: &InstallOptions,
+) -> Result<String, InstallError> {
+    let name = opts
+        .entry_name
+        .clone()
+        .unwrap_or_else(|| default_entry_name(server));
+    check_entry_name(host, &name)?;
+    let profile = host.profile();
+    let source = launch::select(server, opts.choice, profile.support())?;
+    let resolved = launch::resolve(server, source, &opts.values, platform)?;
+    let entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
+    if profile.format == Format::Toml {
+        let mut doc = toml_edit::DocumentMut::new();
+        toml::set(&mut doc, profile.root[0], &name, &entry.value)
+            .map_err(InstallError::Unsupported)?;
+        return Ok(doc.to_string());
+    }
+    let mut doc = jsonc::Document::parse("").map_err(|e| InstallError::Unsupported(e.message))?;
+    for input in &entry.inputs {
+        doc.push(&["inputs"], input)
+            .map_err(InstallError::Unsupported)?;
+    }
+    let mut path: Vec<&str> = profile.root.to_vec();
+    path.push(&name);
+    doc.set(&path, &entry.value)
+        .map_err(InstallError::Unsupported)?;
+    Ok(doc.into_text())
+}
+
+/// Prepares installing `server` into `host`'s `scope` config file on the machine `env` describes.
+/// Refuses to replace an entry of the same name that mcp-reg did not write, unless `opts.force`.
+pub fn plan_install(
+    server: &ServerJson,
+    host: Host,
+    scope: Scope,
+    env: &HostEnv,
+    opts: &InstallOptions,
+    records: &RecordStore,
+) -> Result<Plan, InstallError> {
+    let profile = host.profile();
+    let path = config_path(host, scope, env)?;
+    let name = opts
+        .entry_name
+        .clone()
+        .unwrap_or_else(|| default_entry_name(server));
+    check_entry_name(host, &name)?;
+    let source = launch::select(server, opts.choice, profile.support())?;
+    let resolved = launch::resolve(server, source, &opts.values, env.platform)?;
+    let entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
+    let original = read_config(&path)?;
+    let previous = records.find(&path, &name)?;
+    let text = original.as_deref().unwrap_or_default();
+    let (new_text, added_inputs) = if profile.format == Format::Toml {
+        let root = profile.root[0];
+        let mut doc =
+            toml::parse(text).map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
+        let existing = toml::get(&doc, root, &name).map_err(|m| invalid(&path, m))?;
+        check_owner(
+            existing.as_ref(),
+            previous.as_ref(),
+            opts.force,
+            &path,
+            &name,
+        )?;
+        toml::set(&mut doc, root, &name, &entry.value).map_err(|m| invalid(&path, m))?;
+        (doc.to_string(), Vec::new())
+    } else {
+        edit_json_install(
+            text,
+            &path,
+            profile.root,
+            &name,
+            &entry,
+            previous.as_ref(),
+            opts.force,
+        )?
+    };
+    let record = InstallRecord {
+        host: host.id().to_owned(),
+        config: path.clone(),
+        entry: name.clone(),
+        server: server.name.as_str().to_owned(),
+        version: server.version.as_str().to_owned(),
+        digest: opts.digest.clone(),
+        fingerprint: record::fingerprint(&entry.value),
+        inputs: added_inputs,
+    };
+    let mut notes = host.notes(scope);
+    if !entry.env_to_set.is_empty() {
+        notes.push(format!(
+            "set {} in the environment {} starts from",
+            entry.env_to_set.join(", "),
+            host.name()
+        ));
+    }
+    if !record.inputs.is_empty() {
+        notes.push(format!(
+            "{} will ask for the secret values on first start",
+            host.name()
+        ));
+    }
+    Ok(Plan {
+        host,
+        entry_name: name,
+        path,
+        original,
+        new_text,
+        record: RecordChange::Upsert(record),
+        resolved: Some(resolved),
+        env_to_set: entry.env_to_set,
+        plaintext_secrets: entry.plaintext_secrets,
+        notes,
+    })
+}
+
+/// The JSON(C) half of [`plan_install`]: the new text and the VS Code inputs it added.
+fn edit_json_install(
+    text: &str,
+    path: &Path,
+    root: &[&str],
+    name: &str,
+    entry: &render::Entry,
+    previous: Option<&InstallRecord>,
+    force: bool,
+) -> Result<(String, Vec<String>), InstallError> {
+    let mut added_inputs = Vec::new();
+    let mut doc =
+        jsonc::Document::parse(text).map_err(|e| parse_error(path, e.line, e.column, e.message))?;
+    let mut entry_path: Vec<&str> = root.to_vec();
+    entry_path.push(name);
+    doc.check_object_path(root).map_err(|m| invalid(path, m))?;
+    let existing = doc.value_at(&entry_path);
+    check_owner(existing.as_ref(), previous, force, path, name)?;
+    // Inputs this entry used before (ours) go; new ones are added unless the id already exists.
+    let old_inputs: Vec<String> = previous.map(|r| r.inputs.clone()).unwrap_or_default();
+    if !old_inputs.is_empty() {
+        remove_inputs(&mut doc, &old_inputs, path)?;
+    }
+    for input in &entry.inputs {
+        let id = input["id"].as_str().unwrap_or_default().to_owned();
+        let taken = doc
+            .value_at(&["inputs"])
+            .and_then(|v| v.as_array().cloned())
+            .is_some_and(|items| items.iter().any(|i| i["id"] == id.as_str()));
+        if !taken {
+            doc.push(&["inputs"], input).map_err(|m| invalid(path, m))?;
+            added_inputs.push(id);
+        }
+    }
+    doc.set(&entry_path, &entry.value)
+        .map_err(|m| invalid(path, m))?;
+    Ok((doc.into_text(), added_inputs))
+}
+
+/// Prepares removing the entry `name` that mcp-reg added to `host`'s `scope` file. An entry mcp-reg did
+/// not write, or that was changed since, is left alone unless `force`.
+pub fn plan_uninstall(
+    host: Host,
+    scope: Scope,
+    env: &HostEnv,
+    name: &str,
+    force: bool,
+    records: &RecordStore,
+) -> Result<Plan, InstallError> {
+    let profile = host.profile();
+    let path = config_path(host, scope, env)?;
+    let original = read_config(&path)?;
+    let previous = records.find(&path, name)?;
+    let text = original.as_deref().unwrap_or_default();
+    let not_found = || InstallError::NotFound {
+        name: name.to_owned(),
+        path: path.clone(),
+    };
+    let new_text = if profile.format == Format::Toml {
+        let root = profile.root[0];
+        let mut doc =
+            toml::parse(text).map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
+        let existing = toml::get(&doc, root, name).map_err(|m| invalid(&path, m))?;
+        if existing.is_none() && previous.is_none() {
+            return Err(not_found());
+        }
+        check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
+        if existing.is_some() {
+            toml::remove(&mut doc, root, name).map_err(|m| invalid(&path, m))?;
+            doc.to_string()
+        } else {
+            text.to_owned()
+        }
+    } else {
+        let mut doc = jsonc::Document::parse(text)
+            .map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
+        let mut entry_path: Vec<&str> = profile.root.to_vec();
+        entry_path.push(name);
+        let existing = doc.value_at(&entry_path);
+        if existing.is_none() && previous.is_none() {
+            return Err(not_found());
+        }
+        check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
+        if existing.is_some() {
+            doc.remove(&entry_path).map_err(|m| invalid(&path, m))?;
+        }
+        if let Some(previous) = &previous {
+            remove_inputs(&mut doc, &previous.inputs, &path)?;
+        }
+        doc.into_text()
+    };
+    Ok(Plan {
+        host,
+        entry_name: name.to_owned(),
+        path,
+        original,
+        new_text,
+        record: RecordChange::Remove,
+        resolved: None,
+        env_to_set: Vec::new(),
+        plaintext_secrets: Vec::new(),
+        notes: Vec::new(),
+    })
+}
+
+/// The install records, optionally of one host only (for `list` and sync).
+pub fn installed(
+    records: &RecordStore,
+    host: Option<Host>,
+) -> Result<Vec<InstallRecord>, InstallError> {
+    let mut all = records.load()?;
+    if let Some(host) = host {
+        all.retain(|r| r.host == host.id());
+    }
+    Ok(all)
+}
+
+fn config_path(host: Host, scope: Scope, env: &HostEnv) -> Result<PathBuf, InstallError> {
+    let path = host.config_path(scope, env)?;
+    std::path::absolute(&path).map_err(|e| InstallError::io("resolve", &path, e))
+}
+
+fn remove_inputs(
+    doc: &mut jsonc::Document,
+    ids: &[String],
+    path: &Path,
+) -> Result<(), InstallError> {
+    doc.remove_items(&["inputs"], |item: &Value| {
+        item["id"]
+            .as_str()
+            .is_some_and(|id| ids.iter().any(|i| i == id))
+    })
+    .map_err(|m| invalid(path, m))?;
+    Ok(())
+}
+
+/// An existing entry may be replaced or removed only if mcp-reg wrote exactly it (or with `force`).
+fn check_owner(
+    existing: Option<&Value>,
+    record: Option<&InstallRecord>,
+    force: bool,
+    path: &Path,
+    name: &str,
+) -> Result<(), InstallError> {
+    let Some(existing) = existing else {
+        return Ok(());
+    };
+    if force {
+        return Ok(());
+    }
+    match record {
+        Some(record) if record.fingerprint == record::fingerprint(existing) => Ok(()),
+        Some(_) => Err(InstallError::Modified {
+            name: name.to_owned(),
+            path: path.to_path_buf(),
+        }),
+        None => Err(InstallError::Foreign {
+            name: name.to_owned(),
+            path: path.to_path_buf(),
+        }),
+    }
+}
+
+fn parse_error(path: &Path, line: usize, column: usize, message: String) -> InstallError {
+    InstallError::Parse {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn invalid(path: &Path, message: String) -> InstallError {
+    InstallError::InvalidConfig {
+        path: path.to_path_buf(),
+        message,
+    }
+}
