@@ -200,8 +200,10 @@ pub async fn serve_cached(State(state): State<AppState>, request: Request, next:
         .to_owned();
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     if let Some(entry) = cache.lookup(&key) {
+        state.metrics.cache_lookup("hit");
         return cached_response(&entry, if_none_match.as_ref(), "hit");
     }
+    state.metrics.cache_lookup("miss");
     // Read before rendering: a write that lands during rendering bumps past it, so the entry dies.
     let generation = cache.generation.load(Ordering::Acquire);
     let response = next.run(request).await;

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod import;
+pub mod metrics;
 pub mod openapi;
 pub mod router;
 pub mod state;

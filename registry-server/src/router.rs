@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 use crate::cache;
 use crate::error::ApiError;
 use crate::handlers::{health, publish, servers, status};
+use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
 use crate::state::AppState;
 use crate::telemetry;
@@ -93,6 +94,8 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .route("/docs", get(|| async { Html(DOCS_HTML) }))
+        .route("/metrics", get(metrics::serve_metrics))
+        .route_layer(from_fn_with_state(state.clone(), metrics::track_requests))
         .fallback(|| async { ApiError::not_found("no such endpoint; see /docs") })
         .method_not_allowed_fallback(|| async {
             ProblemStatus(

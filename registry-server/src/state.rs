@@ -1,4 +1,5 @@
-//! Shared application state: the store, the configuration and the response cache, behind one `Arc`.
+//! Shared application state: the store, the configuration, the response cache and the metrics, behind
+//! one `Arc`.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -6,12 +7,14 @@ use std::sync::Arc;
 use crate::cache::{ResponseCache, follow_store_changes};
 use crate::config::ServerConfig;
 use crate::db::Store;
+use crate::metrics::Metrics;
 
 #[derive(Debug)]
 pub struct App {
     pub store: Store,
     pub config: ServerConfig,
     pub cache: Arc<ResponseCache>,
+    pub metrics: Metrics,
     /// The task following the store's change feed; stopped with the app.
     change_feed: Option<tokio::task::JoinHandle<()>>,
 }
@@ -40,6 +43,7 @@ impl AppState {
             store,
             config,
             cache,
+            metrics: Metrics::default(),
             change_feed,
         }))
     }
