@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::check::CheckArgs;
 use crate::commands::validate::ValidateArgs;
 
 /// Find, check, publish and install MCP servers.
@@ -16,6 +17,9 @@ pub struct Cli {
 pub enum Command {
     /// Check a server.json locally against the official schema and registry rules.
     Validate(ValidateArgs),
+    /// Compare two versions of a server's tool surface and report the semver bump they need
+    /// (exit 0 compatible, 100 incompatible, 101 could not run).
+    Check(CheckArgs),
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ pub enum ExitStatus {
     UsageError,
     /// 70 (EX_SOFTWARE): a bug in mcp-reg.
     Bug,
+    /// 100: `check` ran and the changes are incompatible with the versions (buf and
+    /// cargo-semver-checks use 100 too).
+    Incompatible,
+    /// 101: `check` could not run (unreadable file, undecodable JSON, non-semver version).
+    CouldNotRun,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -23,6 +28,8 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Failure => 1,
             ExitStatus::UsageError => 2,
             ExitStatus::Bug => 70,
+            ExitStatus::Incompatible => 100,
+            ExitStatus::CouldNotRun => 101,
         })
     }
 }

@@ -4,9 +4,11 @@
 //! - [`name`] and [`version`]: newtypes that cannot hold invalid values;
 //! - [`validate`]: JSON Schema plus the official semantic rules, reporting every problem at once;
 //! - [`tools`]: what a running server reports about itself (its tool surface);
-//! - [`canonical`]: RFC 8785 canonical JSON and SHA-256 digests.
+//! - [`canonical`]: RFC 8785 canonical JSON and SHA-256 digests;
+//! - [`compat`]: semver compatibility of two tool surfaces / manifests and the publish gate.
 
 pub mod canonical;
+pub mod compat;
 pub mod error;
 pub mod manifest;
 pub mod name;

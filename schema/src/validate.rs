@@ -258,7 +258,14 @@ pub const RULES: &[(&str, &str)] = &[
         "named-argument-value",
         "a named argument's value and default do not repeat its name (warning; strict: error)",
     ),
-    ("meta-size", "`_meta` is at most 4096 bytes of JSON"),
+    (
+        "meta-size",
+        "`_meta` is at most 4096 bytes of JSON (not counting the tool surface)",
+    ),
+    (
+        "meta-surface",
+        "the tool surface under `_meta[\"dev.mcp-reg/surface\"]` is a valid surface capture",
+    ),
     (
         "meta-reserved",
         "`_meta` does not set the registry's own `io.modelcontextprotocol.registry/official` key",
@@ -839,12 +846,38 @@ impl Rules<'_> {
     }
 
     fn meta(&mut self, meta: &Value) {
-        let size = serde_json::to_vec(meta).map_or(0, |bytes| bytes.len());
+        // The tool surface is this registry's own, often far larger than the official limit meant for
+        // publisher notes, and has its own rule: it must be a valid surface capture.
+        let size = match meta {
+            Value::Object(map) if map.contains_key(crate::compat::SURFACE_META_KEY) => {
+                let mut rest = map.clone();
+                rest.remove(crate::compat::SURFACE_META_KEY);
+                serde_json::to_vec(&rest).map_or(0, |bytes| bytes.len())
+            }
+            other => serde_json::to_vec(other).map_or(0, |bytes| bytes.len()),
+        };
         if size > MAX_META_BYTES {
             self.error(
                 "meta-size",
                 "/_meta",
                 format!("`_meta` is {size} bytes of JSON; at most {MAX_META_BYTES} are allowed"),
+            );
+        }
+        if let Some(surface) = meta.get(crate::compat::SURFACE_META_KEY)
+            && let Err(err) = crate::ToolSurface::deserialize(surface)
+        {
+            self.error(
+                "meta-surface",
+                &format!(
+                    "/_meta/{}",
+                    crate::compat::SURFACE_META_KEY
+                        .replace('~', "~0")
+                        .replace('/', "~1")
+                ),
+                format!(
+                    "the tool surface under `{}` is not a valid surface capture: {err}",
+                    crate::compat::SURFACE_META_KEY
+                ),
             );
         }
         if meta.get(OFFICIAL_META_KEY).is_some() {

@@ -1,5 +1,6 @@
 //! One module per subcommand, each owning its `Args` and `run`.
 
+pub mod check;
 pub mod validate;
 
 use crate::ExitStatus;
@@ -9,5 +10,6 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Check(args) => check::run(&args),
     }
 }
