@@ -34,6 +34,10 @@ pub enum ApiError {
     /// 409: the version (or one with the same semver precedence) is already published.
     #[error("{0}")]
     Conflict(String),
+    /// 409: the new version breaks compatibility without the bump it needs; the report goes along as
+    /// problem+json extension members.
+    #[error("{}", .0.summary())]
+    Incompatible(Box<crate::compat::CompatReport>),
     /// 413: the body is larger than the configured limit.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -148,6 +152,19 @@ impl ApiError {
         Self::Unprocessable { detail, errors }
     }
 
+    /// Moves every body pointer under `prefix` (the manifest sits inside a larger body).
+    #[must_use]
+    pub fn under_pointer(mut self, prefix: &str) -> Self {
+        if let Self::BadRequest { errors, .. } | Self::Unprocessable { errors, .. } = &mut self {
+            for item in errors {
+                if let Some(pointer) = &mut item.pointer {
+                    pointer.insert_str(0, prefix);
+                }
+            }
+        }
+        self
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::NotFound(detail.into())
     }
@@ -158,7 +175,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::Incompatible(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -210,7 +227,12 @@ impl IntoResponse for ApiError {
             detail,
             errors,
         };
-        let mut response = (status, axum::Json(body)).into_response();
+        let mut response = match &self {
+            Self::Incompatible(report) => {
+                (status, axum::Json(with_extensions(&body, report.as_ref()))).into_response()
+            }
+            _ => (status, axum::Json(body)).into_response(),
+        };
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -240,6 +262,19 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The problem body with `extensions`' members added beside the standard ones (RFC 9457 §3.2).
+fn with_extensions(body: &ProblemDetails, extensions: &impl Serialize) -> serde_json::Value {
+    let mut value = serde_json::to_value(body).unwrap_or_default();
+    if let (serde_json::Value::Object(problem), Ok(serde_json::Value::Object(members))) =
+        (&mut value, serde_json::to_value(extensions))
+    {
+        for (key, member) in members {
+            problem.entry(key).or_insert(member);
+        }
+    }
+    value
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

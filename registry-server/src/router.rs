@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use crate::cache;
 use crate::error::ApiError;
-use crate::handlers::{health, publish, servers, status};
+use crate::handlers::{compat, health, publish, servers, status};
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
 use crate::state::AppState;
@@ -29,6 +29,9 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(servers::list_servers))
         .routes(routes!(servers::list_versions))
         .routes(routes!(servers::find_version))
+        .routes(routes!(compat::get_surface))
+        .routes(routes!(compat::get_compat_report))
+        .routes(routes!(compat::diff_versions))
 }
 
 /// Writes of registry data: a success invalidates the response cache.

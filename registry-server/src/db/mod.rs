@@ -96,6 +96,15 @@ pub struct VersionRecord {
     pub is_latest: bool,
 }
 
+/// A stored version as the publish gate sees it.
+#[derive(Debug, Clone)]
+pub struct PublishedVersion {
+    pub version: String,
+    pub status: Status,
+    /// The exact JSON text the publisher sent.
+    pub manifest: String,
+}
+
 /// `version=` on a list, or the `{version}` path segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VersionSelector {
@@ -373,6 +382,27 @@ impl Store {
     /// A version with the same precedence as a stored one fails with [`StoreError::Duplicate`].
     pub async fn publish(&self, manifest: &Manifest) -> Result<VersionRecord, StoreError> {
         dispatch!(self.publish(manifest))
+    }
+
+    /// Publishes one version after `gate` approved it, atomically: `gate` sees every stored version of
+    /// the server (publish order) while no other writer can change them, and returns the report to
+    /// keep with the new version, or a refusal, in which case nothing is stored.
+    pub async fn publish_gated<E>(
+        &self,
+        manifest: &Manifest,
+        gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
+    ) -> Result<Result<VersionRecord, E>, StoreError> {
+        dispatch!(self.publish_gated(manifest, gate))
+    }
+
+    /// The gate report kept with a version: `None` when the version does not exist, `Some(None)` when it
+    /// was stored without one (imported or mirrored).
+    pub async fn compat_report(
+        &self,
+        server_name: &str,
+        version: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        dispatch!(self.compat_report(server_name, version))
     }
 
     /// Inserts many manifests, skipping versions already present; latest is recomputed once per

@@ -21,8 +21,8 @@ use super::shared::{
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
 };
 use super::{
-    ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page, StatusChange, StatusOutcome,
-    StoreError, TokenRecord, VersionRecord, VersionSelector, now, redact_url,
+    ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page, PublishedVersion, StatusChange,
+    StatusOutcome, StoreError, TokenRecord, VersionRecord, VersionSelector, now, redact_url,
 };
 
 /// Migrations, embedded so the binary works from any directory.
@@ -131,6 +131,75 @@ impl PgStore {
         tx.commit().await?;
         let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
         Ok(new_record(manifest, written.now, is_latest))
+    }
+
+    /// See [`super::Store::publish_gated`].
+    pub async fn publish_gated<E>(
+        &self,
+        manifest: &Manifest,
+        gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
+    ) -> Result<Result<VersionRecord, E>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let name = manifest.name().as_str();
+        // The server's row lock (taken again, as a no-op, by `write_batch`) keeps every other writer of
+        // this server out between the gate's reading of the history and the insert.
+        lock_servers(&mut tx, &[name]).await?;
+        let rows = sqlx::query(
+            "select version, status, manifest from server_versions where server_name = $1 \
+             order by published_at, id",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let history = rows
+            .iter()
+            .map(|row| {
+                Ok(PublishedVersion {
+                    version: row.try_get(0)?,
+                    status: row.try_get::<&str, _>(1)?.parse()?,
+                    manifest: row.try_get(2)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let report = match gate(&history) {
+            Ok(report) => report,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let written = write_batch(&mut tx, std::slice::from_ref(manifest), &self.origin).await?;
+        if let Some(duplicate) = written.duplicates.first() {
+            return Err(duplicate_error(duplicate));
+        }
+        if let Some(report) = report {
+            sqlx::query(
+                "update server_versions set compat_report = $1 where server_name = $2 and version = $3",
+            )
+            .bind(report)
+            .bind(name)
+            .bind(manifest.version().as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
+        Ok(Ok(new_record(manifest, written.now, is_latest)))
+    }
+
+    /// See [`super::Store::compat_report`].
+    pub async fn compat_report(
+        &self,
+        server_name: &str,
+        version: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let row = sqlx::query(
+            "select compat_report from server_versions where server_name = $1 and version = $2",
+        )
+        .bind(server_name)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| row.try_get(0))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// See [`super::Store::import`].
@@ -468,6 +537,25 @@ async fn listen_for_changes(
     }
 }
 
+/// Creates the `servers` rows of `names` if needed and locks them, in name order.
+async fn lock_servers(tx: &mut PgConnection, names: &[&str]) -> Result<(), StoreError> {
+    // Creating the rows first means a new server is locked like an existing one; a concurrent creator of
+    // the same name makes this wait until it commits.
+    sqlx::query(
+        "insert into servers (name, created_at) select name, $2 from unnest($1::text[]) as t (name) \
+         on conflict (name) do nothing",
+    )
+    .bind(names)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("select name from servers where name = any($1) order by name for update")
+        .bind(names)
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// Tells every listening replica, at commit, that the registry changed.
 async fn notify_change(tx: &mut PgConnection, origin: &str) -> Result<(), StoreError> {
     sqlx::query("select pg_notify($1, $2)")
@@ -496,20 +584,7 @@ async fn write_batch<'m>(
     origin: &str,
 ) -> Result<Written<'m>, StoreError> {
     let names = touched_names(manifests);
-    // Creating the rows first means a new server is locked like an existing one; a concurrent creator of
-    // the same name makes this wait until it commits.
-    sqlx::query(
-        "insert into servers (name, created_at) select name, $2 from unnest($1::text[]) as t (name) \
-         on conflict (name) do nothing",
-    )
-    .bind(&names)
-    .bind(now())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("select name from servers where name = any($1) order by name for update")
-        .bind(&names)
-        .fetch_all(&mut *tx)
-        .await?;
+    lock_servers(tx, &names).await?;
     let now = now();
     let stored = stored_versions(tx, &names).await?;
     let plan: BatchPlan<'m> = plan_batch(manifests, &stored);

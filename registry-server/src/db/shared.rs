@@ -216,6 +216,16 @@ impl SearchFields {
         for source in sources {
             words.extend(words_of(source).filter(|word| word.len() <= MAX_WORD_BYTES));
         }
+        // A published tool surface makes the server findable by what it can do.
+        if let Some(Ok(surface)) = registry_schema::compat::surface_of(server) {
+            for tool in surface.tools.iter().flatten() {
+                let texts = [tool.title.as_deref(), tool.description.as_deref()];
+                for source in std::iter::once(tool.name.as_str()).chain(texts.into_iter().flatten())
+                {
+                    words.extend(words_of(source).filter(|word| word.len() <= MAX_WORD_BYTES));
+                }
+            }
+        }
         let registry_types: BTreeSet<String> = server
             .packages()
             .iter()

@@ -31,8 +31,8 @@ use super::shared::{
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
 };
 use super::{
-    DatabaseConfig, ImportOutcome, ListQuery, Page, StatusChange, StatusOutcome, StoreError,
-    TokenRecord, VersionRecord, VersionSelector, now,
+    DatabaseConfig, ImportOutcome, ListQuery, Page, PublishedVersion, StatusChange, StatusOutcome,
+    StoreError, TokenRecord, VersionRecord, VersionSelector, now,
 };
 
 /// Migrations, embedded so the binary works from any directory.
@@ -135,6 +135,75 @@ impl SqliteStore {
         tx.commit().await?;
         let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
         Ok(new_record(manifest, now, is_latest))
+    }
+
+    /// See [`super::Store::publish_gated`].
+    pub async fn publish_gated<E>(
+        &self,
+        manifest: &Manifest,
+        gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
+    ) -> Result<Result<VersionRecord, E>, StoreError> {
+        // `begin immediate` holds the write lock: no other writer can publish between the gate's
+        // reading of the history and the insert.
+        let mut tx = self.begin_write().await?;
+        let name = manifest.name().as_str();
+        let rows = sqlx::query(
+            "select version, status, manifest from server_versions where server_name = ?1 \
+             order by published_at, id",
+        )
+        .bind(name)
+        .fetch_all(&mut *tx)
+        .await?;
+        let history = rows
+            .iter()
+            .map(|row| {
+                Ok(PublishedVersion {
+                    version: row.try_get(0)?,
+                    status: row.try_get::<&str, _>(1)?.parse()?,
+                    manifest: row.try_get(2)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let report = match gate(&history) {
+            Ok(report) => report,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        let now = now();
+        let written = write_batch(&mut tx, std::slice::from_ref(manifest), now).await?;
+        if let Some(duplicate) = written.duplicates.first() {
+            return Err(duplicate_error(duplicate));
+        }
+        if let Some(report) = report {
+            sqlx::query(
+                "update server_versions set compat_report = ?1 where server_name = ?2 and version = ?3",
+            )
+            .bind(report)
+            .bind(name)
+            .bind(manifest.version().as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
+        Ok(Ok(new_record(manifest, now, is_latest)))
+    }
+
+    /// See [`super::Store::compat_report`].
+    pub async fn compat_report(
+        &self,
+        server_name: &str,
+        version: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let row = sqlx::query(
+            "select compat_report from server_versions where server_name = ?1 and version = ?2",
+        )
+        .bind(server_name)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| row.try_get(0))
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// See [`super::Store::import`].

@@ -1,5 +1,6 @@
 //! HTTP handlers: extract, validate, one store call, map to the wire type. Nothing else.
 
+pub mod compat;
 pub mod health;
 pub mod publish;
 pub mod servers;
@@ -11,3 +12,5 @@ pub const TAG_SERVERS: &str = "servers";
 pub const TAG_PUBLISH: &str = "publish";
 /// OpenAPI tag of operational endpoints.
 pub const TAG_OPS: &str = "operations";
+/// OpenAPI tag of the compatibility extensions.
+pub const TAG_COMPAT: &str = "compatibility";

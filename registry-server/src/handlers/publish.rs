@@ -6,7 +6,8 @@ use registry_schema::validate::validate_bytes;
 use registry_schema::{Error as SchemaError, Manifest, ServerName};
 
 use crate::auth::Publisher;
-use crate::error::{ApiError, ApiResult, ProblemDetails};
+use crate::compat;
+use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
 use crate::extract::RawBody;
 use crate::handlers::TAG_PUBLISH;
 use crate::state::AppState;
@@ -14,8 +15,11 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
 
 /// Publish an MCP server version
 ///
-/// The body is a server.json. Versions are immutable: publishing a version that exists (or one with
-/// the same semver precedence) is a 409. The new version becomes latest when it is the highest release.
+/// The body is a server.json, or `{"server": {…}, "acknowledge": ["<fingerprint>", …]}`. Versions are
+/// immutable: publishing a version that exists (or one with the same semver precedence) is a 409. A
+/// version whose tool surface or runtime breaks compatibility without the semver bump the break needs
+/// is also a 409, with the compatibility report as extension members. The new version becomes latest
+/// when it is the highest release.
 #[utoipa::path(
     post,
     path = "/publish",
@@ -28,7 +32,7 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
         (status = 400, description = "The body is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "The token may not publish this name", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The version is already published", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The version is already published, or breaks compatibility without the bump it needs (the report is in the body)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "The manifest is invalid; `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
     )
@@ -38,18 +42,27 @@ pub async fn publish_version(
     publisher: Publisher,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<ServerResponse>> {
+    let request = PublishRequest::from_body(&body)?;
     // Authorize on the name before judging the rest, so a caller learns nothing about names it may
     // not publish; an unreadable name is left to validation.
-    if let Some(name) = claimed_name(&body) {
+    if let Some(name) = claimed_name(request.manifest) {
         publisher.require_publish(name.as_str())?;
     }
-    let manifest = match Manifest::parse(&body, &state.config.policy) {
+    let manifest = match Manifest::parse(request.manifest, &state.config.policy) {
         Ok(manifest) => manifest,
-        Err(SchemaError::Invalid(report)) => return Err(ApiError::invalid_manifest(&report)),
+        Err(SchemaError::Invalid(report)) => {
+            return Err(ApiError::invalid_manifest(&report).under_pointer(request.pointer_prefix));
+        }
         Err(other) => return Err(ApiError::Internal(other.into())),
     };
     publisher.require_publish(manifest.name().as_str())?;
-    let record = state.store.publish(&manifest).await?;
+    let gated = state
+        .store
+        .publish_gated(&manifest, |history| {
+            compat::gate_publish(&manifest, history, &request.acknowledge)
+        })
+        .await?;
+    let record = gated.map_err(|refusal| ApiError::Incompatible(refusal.0))?;
     tracing::info!(
         server.name = %record.server_name,
         version.num = %record.version,
@@ -58,6 +71,61 @@ pub async fn publish_version(
         "published"
     );
     Ok(Json(ServerResponse::try_from(record)?))
+}
+
+/// A publish body: a bare server.json (the official API), or the envelope
+/// `{"server": {…}, "acknowledge": ["<fingerprint>", …]}` that also acknowledges compatibility
+/// findings the checker could not decide (or flagged as warnings).
+struct PublishRequest<'a> {
+    /// The exact bytes of the server.json.
+    manifest: &'a [u8],
+    acknowledge: Vec<String>,
+    /// Where the server.json sits in the body, for error pointers.
+    pointer_prefix: &'static str,
+}
+
+impl<'a> PublishRequest<'a> {
+    fn from_body(body: &'a [u8]) -> ApiResult<Self> {
+        #[derive(serde::Deserialize)]
+        struct Envelope<'b> {
+            #[serde(borrow)]
+            server: &'b serde_json::value::RawValue,
+            #[serde(default)]
+            acknowledge: Vec<String>,
+            /// An envelope has no `name` of its own; a server.json always does.
+            name: Option<serde::de::IgnoredAny>,
+        }
+        match serde_json::from_slice::<Envelope<'a>>(body) {
+            Ok(envelope) if envelope.name.is_none() && envelope.server.get().starts_with('{') => {
+                if let Some(bad) = envelope
+                    .acknowledge
+                    .iter()
+                    .position(|fp| fp.len() != 12 || !fp.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(ApiError::Unprocessable {
+                        detail: "acknowledgements are 12-hex-digit finding fingerprints".to_owned(),
+                        errors: vec![ErrorItem::at_pointer(
+                            format!("/acknowledge/{bad}"),
+                            format!(
+                                "`{}` is not a finding fingerprint",
+                                envelope.acknowledge[bad]
+                            ),
+                        )],
+                    });
+                }
+                Ok(Self {
+                    manifest: envelope.server.get().as_bytes(),
+                    acknowledge: envelope.acknowledge,
+                    pointer_prefix: "/server",
+                })
+            }
+            _ => Ok(Self {
+                manifest: body,
+                acknowledge: Vec::new(),
+                pointer_prefix: "",
+            }),
+        }
+    }
 }
 
 /// The `name` a body claims, when it has a valid one.
