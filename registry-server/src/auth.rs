@@ -193,6 +193,9 @@ impl FromRequestParts<AppState> for Publisher {
             serde_json::from_str(&record.permissions).map_err(|err| {
                 anyhow::anyhow!("token {} has unreadable permissions: {err}", record.id)
             })?;
+        if let Some(audit) = parts.extensions.get::<crate::audit::AuditSlot>() {
+            audit.actor(format!("token:{}", record.id));
+        }
         Ok(Self {
             token_id: record.id,
             permissions,

@@ -71,6 +71,10 @@ pub struct HttpArgs {
     /// another process writing to the same SQLite file. 0 turns the cache off.
     #[arg(long, env = "REGISTRY_CACHE_TTL", default_value_t = 10)]
     pub cache_ttl: u64,
+    /// Take the client address from the last `X-Forwarded-For` entry (for the audit log and per-IP
+    /// rate limits). Only behind a proxy that sets it; otherwise clients could pick their address.
+    #[arg(long, env = "REGISTRY_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
     /// Judge manifests by a public registry's rules: unknown package types, http remotes and the like
     /// are errors instead of warnings.
     #[arg(long, env = "REGISTRY_STRICT_VALIDATION")]
@@ -84,6 +88,7 @@ impl Default for HttpArgs {
             request_timeout: 30,
             cache_mb: 64,
             cache_ttl: 10,
+            trust_forwarded_for: false,
             strict_validation: false,
         }
     }
@@ -96,6 +101,7 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
     pub cache: CacheConfig,
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerConfig {
@@ -118,6 +124,7 @@ impl From<&HttpArgs> for ServerConfig {
                 max_bytes: args.cache_mb.saturating_mul(1024 * 1024),
                 ttl: Duration::from_secs(args.cache_ttl),
             },
+            trust_forwarded_for: args.trust_forwarded_for,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! `main.rs` is a shell: this library owns [`app`], [`serve`], configuration and storage, so tests run
 //! the production router in-process or on a real socket.
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod compat;
@@ -32,9 +33,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address feeds the audit log and per-IP rate limits.
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -15,9 +15,10 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit;
 use crate::cache;
 use crate::error::ApiError;
-use crate::handlers::{compat, health, publish, servers, status};
+use crate::handlers::{audit as audit_log, compat, health, publish, servers, status};
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
 use crate::state::AppState;
@@ -46,6 +47,8 @@ fn write_routes() -> OpenApiRouter<AppState> {
 fn other_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(publish::validate_manifest))
+        // Per-caller answers: never through the response cache.
+        .routes(routes!(audit_log::list_audit_entries))
         .routes(routes!(health::ping))
         .routes(routes!(health::version))
         .routes(routes!(health::health))
@@ -56,10 +59,12 @@ fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
     let (reads, writes) = match state {
         Some(state) => (
             read_routes().route_layer(from_fn_with_state(state.clone(), cache::serve_cached)),
-            write_routes().route_layer(from_fn_with_state(
-                state.clone(),
-                cache::invalidate_on_write,
-            )),
+            write_routes()
+                .route_layer(from_fn_with_state(
+                    state.clone(),
+                    cache::invalidate_on_write,
+                ))
+                .route_layer(from_fn_with_state(state.clone(), audit::record_writes)),
         ),
         None => (read_routes(), write_routes()),
     };

@@ -140,7 +140,7 @@ impl TestApp {
             .await
     }
 
-    async fn request_with_headers(
+    pub async fn request_with_headers(
         &self,
         method: Method,
         uri: &str,

@@ -96,6 +96,38 @@ pub struct VersionRecord {
     pub is_latest: bool,
 }
 
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Assigned by the store; entries are listed newest (highest id) first.
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    /// `token:<id>`; absent when the request had no valid credentials.
+    pub actor: Option<String>,
+    /// `publish`, `status`, `status-all`.
+    pub action: String,
+    pub server_name: Option<String>,
+    pub version: Option<String>,
+    pub remote_addr: Option<String>,
+    /// The HTTP status of the response.
+    pub status: u16,
+    pub outcome: String,
+}
+
+/// Which audit entries to read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only entries about names these permission patterns cover (`*`, `prefix*`, exact); `None`: all.
+    pub patterns: Option<Vec<String>>,
+    /// Only entries about this server.
+    pub server_name: Option<String>,
+    /// Keyset cursor: entries with a smaller id.
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
 /// A stored version as the publish gate sees it.
 #[derive(Debug, Clone)]
 pub struct PublishedVersion {
@@ -405,6 +437,16 @@ impl Store {
         dispatch!(self.compat_report(server_name, version))
     }
 
+    /// Appends an entry to the audit log (`entry.id` is ignored).
+    pub async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        dispatch!(self.insert_audit(entry))
+    }
+
+    /// Audit entries, newest first.
+    pub async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.audit_entries(query))
+    }
+
     /// Inserts many manifests, skipping versions already present; latest is recomputed once per
     /// server touched. Each call is one transaction.
     pub async fn import(&self, manifests: &[Manifest]) -> Result<ImportOutcome, StoreError> {
@@ -537,5 +579,59 @@ mod tests {
             "postgres://u:***@db:5432/x"
         );
         assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
+    }
+}
+
+// ---- Mirror (`registry-server mirror`, see `crate::mirror`) ------------------------------------------
+// Kept apart from the rest of the store: the mirror's progress per upstream, and the upstream's
+// timestamps for versions it copied. SQL lives in the engines' own mirror blocks.
+
+/// How far the mirror of one upstream got. Timestamps are the upstream's RFC3339 text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MirrorState {
+    /// High-water mark of the last complete pass: the next pass asks for `updated_since` this.
+    pub updated_since: Option<String>,
+    /// Where an unfinished pass continues (the upstream's `nextCursor` after its last committed page).
+    pub pass_cursor: Option<String>,
+    /// Largest `updatedAt` applied by the unfinished pass.
+    pub pass_max: Option<String>,
+    /// The upstream's clock when the unfinished pass began.
+    pub pass_started: Option<String>,
+}
+
+/// The upstream's timestamps of a mirrored version, kept so `publishedAt` means the same downstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MirrorTimes {
+    pub published_at: OffsetDateTime,
+    /// `None` keeps the local value (the upstream did not say).
+    pub status_changed_at: Option<OffsetDateTime>,
+}
+
+impl Store {
+    /// The saved progress of the mirror of `upstream` (`None` before its first page).
+    pub async fn mirror_state(&self, upstream: &str) -> Result<Option<MirrorState>, StoreError> {
+        dispatch!(self.mirror_state(upstream))
+    }
+
+    /// Saves the progress of the mirror of `upstream` (replacing what was saved).
+    pub async fn save_mirror_state(
+        &self,
+        upstream: &str,
+        state: &MirrorState,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.save_mirror_state(upstream, state))
+    }
+
+    /// Sets a stored version's publication (and status change) time to the upstream's; `true` when the
+    /// row changed (its `updated_at` then moves, so our own incremental readers see it). Latest flags
+    /// are left alone: they follow versions and statuses, which the mirror applies through
+    /// [`Store::import`] and [`Store::update_version_status`].
+    pub async fn mirror_keep_times(
+        &self,
+        server_name: &str,
+        version: &str,
+        times: &MirrorTimes,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self.mirror_keep_times(server_name, version, times))
     }
 }

@@ -21,8 +21,9 @@ use super::shared::{
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
 };
 use super::{
-    ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page, PublishedVersion, StatusChange,
-    StatusOutcome, StoreError, TokenRecord, VersionRecord, VersionSelector, now, redact_url,
+    AuditEntry, AuditQuery, ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page,
+    PublishedVersion, StatusChange, StatusOutcome, StoreError, TokenRecord, VersionRecord,
+    VersionSelector, now, redact_url,
 };
 
 /// Migrations, embedded so the binary works from any directory.
@@ -451,6 +452,79 @@ impl PgStore {
         Ok(())
     }
 
+    /// See [`super::Store::insert_audit`].
+    pub async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into audit_log (at, actor, action, server_name, version, remote_addr, status, outcome) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(entry.at)
+        .bind(entry.actor.as_deref())
+        .bind(&entry.action)
+        .bind(entry.server_name.as_deref())
+        .bind(entry.version.as_deref())
+        .bind(entry.remote_addr.as_deref())
+        .bind(i32::from(entry.status))
+        .bind(&entry.outcome)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// See [`super::Store::audit_entries`].
+    pub async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut builder = QueryBuilder::<Postgres>::new(
+            "select id, at, actor, action, server_name, version, remote_addr, status, outcome \
+             from audit_log where true",
+        );
+        if let Some(name) = &query.server_name {
+            builder.push(" and server_name = ").push_bind(name.clone());
+        }
+        if let Some(before) = query.before_id {
+            builder.push(" and id < ").push_bind(before);
+        }
+        if let Some(patterns) = &query.patterns {
+            builder.push(" and (false");
+            for pattern in patterns {
+                match pattern.strip_suffix('*') {
+                    // left() compares characters literally: `%` and `_` in names need no escaping.
+                    Some(prefix) => {
+                        builder
+                            .push(" or left(server_name, char_length(")
+                            .push_bind(prefix.to_owned())
+                            .push(")) = ")
+                            .push_bind(prefix.to_owned());
+                    }
+                    None => {
+                        builder
+                            .push(" or server_name = ")
+                            .push_bind(pattern.clone());
+                    }
+                }
+            }
+            builder.push(")");
+        }
+        builder
+            .push(" order by id desc limit ")
+            .push_bind(i64::from(query.limit));
+        let rows = builder.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get(0)?,
+                    at: row.try_get(1)?,
+                    actor: row.try_get(2)?,
+                    action: row.try_get(3)?,
+                    server_name: row.try_get(4)?,
+                    version: row.try_get(5)?,
+                    remote_addr: row.try_get(6)?,
+                    status: u16::try_from(row.try_get::<i32, _>(7)?).unwrap_or(0),
+                    outcome: row.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
     /// See [`super::Store::find_token`].
     pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
         let row = sqlx::query(
@@ -856,4 +930,86 @@ fn map_duplicate(err: StoreError, manifest: &Manifest) -> StoreError {
         return duplicate_error(manifest);
     }
     err
+}
+
+// ---- Mirror (`registry-server mirror`): the SQL of `Store::mirror_*` ----------------------------------
+// Kept apart from the rest of the engine; see `super::MirrorState`.
+
+impl PgStore {
+    /// See [`super::Store::mirror_state`].
+    pub async fn mirror_state(
+        &self,
+        upstream: &str,
+    ) -> Result<Option<super::MirrorState>, StoreError> {
+        let row = sqlx::query(
+            "select updated_since, pass_cursor, pass_max, pass_started from mirror_state \
+             where upstream = $1",
+        )
+        .bind(upstream)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(super::MirrorState {
+                updated_since: row.try_get(0)?,
+                pass_cursor: row.try_get(1)?,
+                pass_max: row.try_get(2)?,
+                pass_started: row.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// See [`super::Store::save_mirror_state`].
+    pub async fn save_mirror_state(
+        &self,
+        upstream: &str,
+        state: &super::MirrorState,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "insert into mirror_state (upstream, updated_since, pass_cursor, pass_max, \
+             pass_started, updated_at) values ($1, $2, $3, $4, $5, $6) \
+             on conflict (upstream) do update set updated_since = excluded.updated_since, \
+             pass_cursor = excluded.pass_cursor, pass_max = excluded.pass_max, \
+             pass_started = excluded.pass_started, updated_at = excluded.updated_at",
+        )
+        .bind(upstream)
+        .bind(state.updated_since.as_deref())
+        .bind(state.pass_cursor.as_deref())
+        .bind(state.pass_max.as_deref())
+        .bind(state.pass_started.as_deref())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// See [`super::Store::mirror_keep_times`].
+    pub async fn mirror_keep_times(
+        &self,
+        server_name: &str,
+        version: &str,
+        times: &super::MirrorTimes,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "update server_versions set published_at = $1, \
+             status_changed_at = coalesce($2, status_changed_at), updated_at = $3 \
+             where server_name = $4 and version = $5 \
+             and (published_at <> $1 or status_changed_at <> coalesce($2, status_changed_at))",
+        )
+        .bind(times.published_at)
+        .bind(times.status_changed_at)
+        .bind(now())
+        .bind(server_name)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        let changed = done.rows_affected() > 0;
+        if changed {
+            // Other replicas drop cached responses that show the old `publishedAt`.
+            notify_change(&mut tx, &self.origin).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
 }

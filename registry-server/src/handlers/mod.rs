@@ -1,5 +1,6 @@
 //! HTTP handlers: extract, validate, one store call, map to the wire type. Nothing else.
 
+pub mod audit;
 pub mod compat;
 pub mod health;
 pub mod publish;

@@ -5,6 +5,7 @@ use axum::extract::State;
 use registry_schema::validate::validate_bytes;
 use registry_schema::{Error as SchemaError, Manifest, ServerName};
 
+use crate::audit::AuditSlot;
 use crate::auth::Publisher;
 use crate::compat;
 use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
@@ -39,13 +40,15 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
 )]
 pub async fn publish_version(
     State(state): State<AppState>,
+    audit: AuditSlot,
     publisher: Publisher,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<ServerResponse>> {
     let request = PublishRequest::from_body(&body)?;
     // Authorize on the name before judging the rest, so a caller learns nothing about names it may
     // not publish; an unreadable name is left to validation.
-    if let Some(name) = claimed_name(request.manifest) {
+    if let Some((name, version)) = claimed_name(request.manifest) {
+        audit.subject(name.as_str(), version.as_deref());
         publisher.require_publish(name.as_str())?;
     }
     let manifest = match Manifest::parse(request.manifest, &state.config.policy) {
@@ -128,14 +131,16 @@ impl<'a> PublishRequest<'a> {
     }
 }
 
-/// The `name` a body claims, when it has a valid one.
-fn claimed_name(body: &[u8]) -> Option<ServerName> {
+/// The `name` (and `version`) a body claims, when it has a valid name.
+fn claimed_name(body: &[u8]) -> Option<(ServerName, Option<String>)> {
     #[derive(serde::Deserialize)]
     struct NameOnly {
         name: String,
+        version: Option<serde_json::Value>,
     }
-    let NameOnly { name } = serde_json::from_slice(body).ok()?;
-    ServerName::parse(name).ok()
+    let NameOnly { name, version } = serde_json::from_slice(body).ok()?;
+    let version = version.and_then(|v| v.as_str().map(str::to_owned));
+    Some((ServerName::parse(name).ok()?, version))
 }
 
 /// Validate a server.json
