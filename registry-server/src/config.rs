@@ -8,6 +8,7 @@ use registry_schema::Policy;
 
 use crate::cache::CacheConfig;
 use crate::db::DatabaseConfig;
+use crate::rate_limit::RateLimits;
 
 /// Where the data lives. Shared by every subcommand.
 #[derive(Debug, Clone, clap::Args)]
@@ -71,6 +72,16 @@ pub struct HttpArgs {
     /// another process writing to the same SQLite file. 0 turns the cache off.
     #[arg(long, env = "REGISTRY_CACHE_TTL", default_value_t = 10)]
     pub cache_ttl: u64,
+    /// Write requests (publish, status changes) per minute per presented token, counted across all
+    /// replicas (0: no limit).
+    #[arg(long, env = "REGISTRY_WRITE_LIMIT_PER_TOKEN", default_value_t = 600)]
+    pub write_limit_per_token: u32,
+    /// Write requests per minute per client address, counted across all replicas (0: no limit).
+    #[arg(long, env = "REGISTRY_WRITE_LIMIT_PER_IP", default_value_t = 1200)]
+    pub write_limit_per_ip: u32,
+    /// Read requests per minute per client address, counted by each replica (0: no limit).
+    #[arg(long, env = "REGISTRY_READ_LIMIT_PER_IP", default_value_t = 0)]
+    pub read_limit_per_ip: u32,
     /// Take the client address from the last `X-Forwarded-For` entry (for the audit log and per-IP
     /// rate limits). Only behind a proxy that sets it; otherwise clients could pick their address.
     #[arg(long, env = "REGISTRY_TRUST_FORWARDED_FOR")]
@@ -88,6 +99,9 @@ impl Default for HttpArgs {
             request_timeout: 30,
             cache_mb: 64,
             cache_ttl: 10,
+            write_limit_per_token: 600,
+            write_limit_per_ip: 1200,
+            read_limit_per_ip: 0,
             trust_forwarded_for: false,
             strict_validation: false,
         }
@@ -102,6 +116,7 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     pub cache: CacheConfig,
     pub trust_forwarded_for: bool,
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ServerConfig {
@@ -125,6 +140,11 @@ impl From<&HttpArgs> for ServerConfig {
                 ttl: Duration::from_secs(args.cache_ttl),
             },
             trust_forwarded_for: args.trust_forwarded_for,
+            rate_limits: RateLimits {
+                writes_per_token: args.write_limit_per_token,
+                writes_per_ip: args.write_limit_per_ip,
+                reads_per_ip: args.read_limit_per_ip,
+            },
         }
     }
 }

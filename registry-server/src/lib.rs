@@ -16,6 +16,7 @@ pub mod handlers;
 pub mod import;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod router;
 pub mod state;
 pub mod telemetry;

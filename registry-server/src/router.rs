@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::handlers::{audit as audit_log, compat, health, publish, servers, status};
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
+use crate::rate_limit;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -57,13 +58,18 @@ fn other_routes() -> OpenApiRouter<AppState> {
 /// The API routes, relative to a version prefix; with `state`, the cache layers are applied.
 fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
     let (reads, writes) = match state {
+        // A later `route_layer` wraps the earlier ones: reads are limited before the cache; writes are
+        // audited outermost (so 429s are recorded too), then limited, then invalidate on success.
         Some(state) => (
-            read_routes().route_layer(from_fn_with_state(state.clone(), cache::serve_cached)),
+            read_routes()
+                .route_layer(from_fn_with_state(state.clone(), cache::serve_cached))
+                .route_layer(from_fn_with_state(state.clone(), rate_limit::limit_reads)),
             write_routes()
                 .route_layer(from_fn_with_state(
                     state.clone(),
                     cache::invalidate_on_write,
                 ))
+                .route_layer(from_fn_with_state(state.clone(), rate_limit::limit_writes))
                 .route_layer(from_fn_with_state(state.clone(), audit::record_writes)),
         ),
         None => (read_routes(), write_routes()),

@@ -8,6 +8,7 @@ use crate::cache::{ResponseCache, follow_store_changes};
 use crate::config::ServerConfig;
 use crate::db::Store;
 use crate::metrics::Metrics;
+use crate::rate_limit::ReadCounters;
 
 #[derive(Debug)]
 pub struct App {
@@ -15,6 +16,7 @@ pub struct App {
     pub config: ServerConfig,
     pub cache: Arc<ResponseCache>,
     pub metrics: Metrics,
+    pub read_counters: ReadCounters,
     /// The task following the store's change feed; stopped with the app.
     change_feed: Option<tokio::task::JoinHandle<()>>,
 }
@@ -44,6 +46,7 @@ impl AppState {
             config,
             cache,
             metrics: Metrics::default(),
+            read_counters: ReadCounters::default(),
             change_feed,
         }))
     }

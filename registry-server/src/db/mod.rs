@@ -437,6 +437,13 @@ impl Store {
         dispatch!(self.compat_report(server_name, version))
     }
 
+    /// Counts one hit for `key` in the fixed window starting at `window_start` (Unix seconds) and
+    /// returns the hits so far in that window, this one included. Shared by every process on the
+    /// database, so limits hold across replicas.
+    pub async fn count_hit(&self, key: &str, window_start: i64) -> Result<u32, StoreError> {
+        dispatch!(self.count_hit(key, window_start))
+    }
+
     /// Appends an entry to the audit log (`entry.id` is ignored).
     pub async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         dispatch!(self.insert_audit(entry))

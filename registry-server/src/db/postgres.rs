@@ -452,6 +452,24 @@ impl PgStore {
         Ok(())
     }
 
+    /// See [`super::Store::count_hit`].
+    pub async fn count_hit(&self, key: &str, window_start: i64) -> Result<u32, StoreError> {
+        // One atomic upsert: concurrent hits from any process each get their own count.
+        let hits: i64 = sqlx::query_scalar(
+            "insert into rate_limit_windows (key, window_start, hits) values ($1, $2, 1) \
+             on conflict (key) do update set \
+             hits = case when rate_limit_windows.window_start = excluded.window_start \
+             then rate_limit_windows.hits + 1 else 1 end, \
+             window_start = excluded.window_start \
+             returning hits::bigint",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(hits).unwrap_or(u32::MAX))
+    }
+
     /// See [`super::Store::insert_audit`].
     pub async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
