@@ -8,11 +8,12 @@ use std::process::ExitCode;
 pub enum ExitStatus {
     /// 0: done.
     Success,
-    /// 1: the command ran, and its answer is "no" (e.g. the manifest is invalid).
+    /// 1: the command ran and its answer is "no" (e.g. the manifest is invalid), or the user's input
+    /// or environment is wrong (unreadable file, unreachable registry, refused publish): a [`UserError`].
     Failure,
-    /// 2: bad arguments, unreadable files, an unreachable registry: fixable by the user.
+    /// 2: the command line itself is wrong (clap's usage errors).
     UsageError,
-    /// 70 (EX_SOFTWARE): a bug in mcp-reg.
+    /// 101: a bug in mcp-reg (the code Rust uses for a panic).
     Bug,
     /// 100: `check` ran and the changes are incompatible with the versions (buf and
     /// cargo-semver-checks use 100 too).
@@ -27,9 +28,8 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::UsageError => 2,
-            ExitStatus::Bug => 70,
             ExitStatus::Incompatible => 100,
-            ExitStatus::CouldNotRun => 101,
+            ExitStatus::Bug | ExitStatus::CouldNotRun => 101,
         })
     }
 }

@@ -1,13 +1,17 @@
 //! `mcp-reg`: the command-line client of an mcp-reg registry.
 //!
 //! `main` parses arguments, runs one command and turns its outcome into an exit code:
-//! 0 success, 1 the input is invalid (e.g. a manifest fails validation), 2 usage or I/O error,
-//! 70 a bug in mcp-reg.
+//! 0 success; 1 a user error (invalid manifest, unreadable file, unreachable registry, refused
+//! publish), printed with a `hint:` line; 2 a usage error (bad arguments); 100 `check`/`diff` found
+//! incompatible changes; 101 `check` could not run, or a bug in mcp-reg.
 
 pub mod cli;
+pub mod client;
 pub mod commands;
+pub mod config;
 pub mod error;
 pub mod install;
+pub mod probe;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -52,7 +56,7 @@ fn report_error(err: &anyhow::Error) -> ExitStatus {
         if let Some(hint) = &user.hint {
             let _ = writeln!(stderr, "hint: {hint}");
         }
-        return ExitStatus::UsageError;
+        return ExitStatus::Failure;
     }
     let _ = writeln!(
         stderr,

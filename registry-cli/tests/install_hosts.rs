@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use registry_cli::install::launch::{self, Support};
 use registry_cli::install::{
-    Choice, Host, HostEnv, InstallError, InstallOptions, Platform, RecordStore, Scope, Values,
-    atomic, plan_install, plan_uninstall, render, snippet,
+    Choice, Format, Host, HostEnv, InstallError, InstallOptions, Platform, RecordStore, Scope,
+    Values, atomic, jsonc, plan_install, plan_uninstall, render, snippet, toml, yaml,
 };
 use registry_schema::ServerJson;
 use serde_json::{Value, json};
@@ -114,6 +114,24 @@ fn remote_only() -> ServerJson {
     }]}))
 }
 
+/// The entry `name` of `host`'s config text, whatever the format and root.
+fn read_entry(host: Host, text: &str, name: &str) -> Option<Value> {
+    let profile = host.profile();
+    match profile.format {
+        Format::Toml => {
+            let doc = toml::parse(text).unwrap();
+            toml::get(&doc, profile.root[0], name).unwrap()
+        }
+        Format::Yaml => yaml::get(text, profile.root[0], profile.layout, name).unwrap(),
+        Format::Json | Format::Jsonc => {
+            let doc = jsonc::Document::parse(text).unwrap();
+            let mut path = profile.root.to_vec();
+            path.push(name);
+            doc.value_at(&path)
+        }
+    }
+}
+
 fn dir_entries(path: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(path.parent().unwrap())
         .unwrap()
@@ -147,30 +165,34 @@ fn every_host_and_scope_from_a_missing_file() {
             assert!(
                 dir_entries(&path)
                     .iter()
-                    .all(|name| !name.contains("mcp-reg")),
+                    .all(|name| !name.contains(atomic::MARK)),
                 "{host:?} {scope:?}: no temp file or backup for a new file"
             );
+            let entry = read_entry(host, &text, "weather").unwrap();
+            if host == Host::Opencode {
+                assert_eq!(
+                    entry["command"],
+                    json!(["npx", "-y", "@acme/weather@1.2.3"]),
+                    "{scope:?}"
+                );
+                assert_eq!(entry["environment"], json!({"MODE": "fast"}));
+                continue;
+            }
             let profile = host.profile();
-            let entry: Value = if host == Host::Codex {
-                let doc = registry_cli::install::toml::parse(&text).unwrap();
-                registry_cli::install::toml::get(&doc, "mcp_servers", "weather")
-                    .unwrap()
-                    .unwrap()
-            } else {
-                let doc: Value = serde_json::from_str(&text).unwrap();
-                let mut node = &doc;
-                for key in profile.root {
-                    node = &node[key];
-                }
-                node["weather"].clone()
-            };
-            assert_eq!(entry["command"], "npx", "{host:?} {scope:?}");
+            assert_eq!(
+                entry[profile.stdio.command_key], "npx",
+                "{host:?} {scope:?}"
+            );
             assert_eq!(
                 entry["args"],
                 json!(["-y", "@acme/weather@1.2.3"]),
                 "{host:?}"
             );
-            assert_eq!(entry["env"], json!({"MODE": "fast"}), "{host:?}");
+            assert_eq!(
+                entry[profile.stdio.env_key],
+                json!({"MODE": "fast"}),
+                "{host:?}"
+            );
         }
     }
     assert_eq!(
@@ -229,7 +251,13 @@ fn vscode_jsonc_keeps_comments_and_routes_secrets_through_inputs() {
     assert_eq!(fs::read_to_string(&path).unwrap(), VSCODE_AFTER);
     let backup = applied.backup.unwrap();
     assert_eq!(fs::read_to_string(&backup).unwrap(), VSCODE_BEFORE);
-    assert_eq!(dir_entries(&path), ["mcp.json", "mcp.json.mcp-reg.bak"]);
+    let entries = dir_entries(&path);
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(
+        entries[1].starts_with("mcp.json.mcp-reg-") && entries[1].ends_with("Z.bak"),
+        "{entries:?}"
+    );
+    assert_eq!(atomic::backups(&path), std::slice::from_ref(&backup));
     // Installing again is a no-op.
     let again = plan_install(
         &npm_secret(),
@@ -272,7 +300,7 @@ fn trailing_commas_and_comments_in_strict_json_hosts_survive() {
         "{\n  \"globalShortcut\": \"Ctrl+Space\", // keep me\n  \"mcpServers\": {\n    \"mine\": {\"command\": \"x\"},\n    \"weather\": {\n      \"command\": \"npx\",\n      \"args\": [\"-y\", \"@acme/weather@1.2.3\"],\n      \"env\": {\n        \"MODE\": \"fast\"\n      }\n    },\n  },\n}\n"
     );
     assert_eq!(
-        fs::read_to_string(atomic::backup_path(&path)).unwrap(),
+        fs::read_to_string(&atomic::backups(&path)[0]).unwrap(),
         before
     );
     assert_eq!(

@@ -144,12 +144,12 @@ fn stdin_is_read_with_a_dash() {
 }
 
 #[test]
-fn missing_file_is_a_usage_error_with_a_hint() {
+fn missing_file_is_a_user_error_with_a_hint() {
     let out = mcp_reg()
         .args(["validate", "/definitely/not/here.json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(

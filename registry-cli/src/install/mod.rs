@@ -3,9 +3,11 @@
 //!
 //! Flow: [`launch::select`] picks a package or remote the host supports, [`launch::inputs`] lists what to
 //! ask the user, [`plan_install`] resolves the launch spec, renders the host entry ([`render`]) and edits
-//! the file text in memory ([`jsonc`] / [`toml`]); the returned [`Plan`] shows a diff
-//! (`--dry-run`) or is applied ([`Plan::apply`]): atomic replace with a backup ([`atomic`]) plus a note in
-//! the install record ([`record`]), which is how `uninstall` tells mcp-reg's entries from the user's own.
+//! the file text in memory ([`jsonc`] / [`toml`] / [`yaml`]); the returned [`Plan`] shows a diff
+//! (`--dry-run`) or is applied ([`Plan::apply`]): atomic replace with a timestamped backup ([`atomic`])
+//! plus a note in the install record ([`record`]), which is how `uninstall` tells mcp-reg's entries from
+//! the user's own. [`install`] / [`uninstall`] do both and re-plan once when another program saved the
+//! file in between. Hosts are rows of data in [`hosts::PROFILES`].
 
 pub mod atomic;
 pub mod diff;
@@ -15,6 +17,7 @@ pub mod launch;
 pub mod record;
 pub mod render;
 pub mod toml;
+pub mod yaml;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -22,7 +25,7 @@ use std::path::{Path, PathBuf};
 use registry_schema::ServerJson;
 use serde_json::Value;
 
-pub use hosts::{Format, Host, HostEnv, Scope};
+pub use hosts::{Format, Host, HostEnv, HostProfile, Layout, Scope};
 pub use launch::{Choice, InputSpec, LaunchSpec, Platform, Resolved, Values};
 pub use record::{InstallRecord, RecordStore};
 
@@ -104,6 +107,8 @@ pub struct InstallOptions {
     pub force: bool,
     /// Manifest digest to keep in the install record.
     pub digest: Option<String>,
+    /// Tool-surface digest to keep in the install record (the pin later trust checks build on).
+    pub surface_digest: Option<String>,
 }
 
 /// A prepared edit of one config file; nothing is written until [`Plan::apply`].
@@ -128,7 +133,7 @@ pub struct Plan {
 
 #[derive(Debug, Clone)]
 enum RecordChange {
-    Upsert(InstallRecord),
+    Upsert(Box<InstallRecord>),
     Remove,
 }
 
@@ -174,8 +179,9 @@ impl Plan {
         )
     }
 
-    /// Writes the file (atomic, with a backup of the previous content) and updates the install record.
-    /// Fails without writing if the file changed since the plan was made.
+    /// Writes the file (atomic, with a timestamped backup of the previous content) and updates the install
+    /// record. Fails with [`InstallError::ConcurrentModification`], writing nothing, if the file changed
+    /// since the plan was made (checked again right before the rename).
     pub fn apply(&self, records: &RecordStore) -> Result<Applied, InstallError> {
         let current = read_config(&self.path)?;
         if current != self.original {
@@ -185,16 +191,17 @@ impl Plan {
         }
         let changed = self.changes_file();
         let backup = if changed {
-            atomic::replace(
+            atomic::replace_if(
                 &self.path,
                 self.new_text.as_bytes(),
                 self.original.is_some(),
+                self.original.as_deref().map(str::as_bytes),
             )?
         } else {
             None
         };
         match &self.record {
-            RecordChange::Upsert(record) => records.upsert(record.clone())?,
+            RecordChange::Upsert(record) => records.upsert((**record).clone())?,
             RecordChange::Remove => records.remove(&self.path, &self.entry_name)?,
         }
         Ok(Applied {
@@ -202,6 +209,46 @@ impl Plan {
             backup,
             changed,
         })
+    }
+}
+
+/// Plans and applies an install; when the file changes between reading and writing (another program
+/// saved it), plans once more against the new content before giving up.
+pub fn install(
+    server: &ServerJson,
+    host: Host,
+    scope: Scope,
+    env: &HostEnv,
+    opts: &InstallOptions,
+    records: &RecordStore,
+) -> Result<(Plan, Applied), InstallError> {
+    retry_once(|| {
+        let plan = plan_install(server, host, scope, env, opts, records)?;
+        let applied = plan.apply(records)?;
+        Ok((plan, applied))
+    })
+}
+
+/// [`plan_uninstall`] + [`Plan::apply`], with the same single retry as [`install`].
+pub fn uninstall(
+    host: Host,
+    scope: Scope,
+    env: &HostEnv,
+    name: &str,
+    force: bool,
+    records: &RecordStore,
+) -> Result<(Plan, Applied), InstallError> {
+    retry_once(|| {
+        let plan = plan_uninstall(host, scope, env, name, force, records)?;
+        let applied = plan.apply(records)?;
+        Ok((plan, applied))
+    })
+}
+
+fn retry_once<T>(mut attempt: impl FnMut() -> Result<T, InstallError>) -> Result<T, InstallError> {
+    match attempt() {
+        Err(InstallError::ConcurrentModification { .. }) => attempt(),
+        other => other,
     }
 }
 
@@ -280,11 +327,22 @@ pub fn snippet(
     let source = launch::select(server, opts.choice, profile.support())?;
     let resolved = launch::resolve(server, source, &opts.values, platform)?;
     let entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
-    if profile.format == Format::Toml {
-        let mut doc = toml_edit::DocumentMut::new();
-        toml::set(&mut doc, profile.root[0], &name, &entry.value)
-            .map_err(InstallError::Unsupported)?;
-        return Ok(doc.to_string());
+    match profile.format {
+        Format::Toml => {
+            let mut doc = toml_edit::DocumentMut::new();
+            toml::set(&mut doc, profile.root[0], &name, &entry.value)
+                .map_err(InstallError::Unsupported)?;
+            return Ok(doc.to_string());
+        }
+        Format::Yaml => {
+            return Ok(yaml::snippet(
+                profile.root[0],
+                profile.layout,
+                &name,
+                &entry.value,
+            ));
+        }
+        Format::Json | Format::Jsonc => {}
     }
     let mut doc = jsonc::Document::parse("").map_err(|e| InstallError::Unsupported(e.message))?;
     for input in &entry.inputs {
@@ -317,35 +375,20 @@ pub fn plan_install(
     check_entry_name(host, &name)?;
     let source = launch::select(server, opts.choice, profile.support())?;
     let resolved = launch::resolve(server, source, &opts.values, env.platform)?;
-    let entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
+    let mut entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
     let original = read_config(&path)?;
     let previous = records.find(&path, &name)?;
     let text = original.as_deref().unwrap_or_default();
-    let (new_text, added_inputs) = if profile.format == Format::Toml {
-        let root = profile.root[0];
-        let mut doc =
-            toml::parse(text).map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
-        let existing = toml::get(&doc, root, &name).map_err(|m| invalid(&path, m))?;
-        check_owner(
-            existing.as_ref(),
-            previous.as_ref(),
-            opts.force,
-            &path,
-            &name,
-        )?;
-        toml::set(&mut doc, root, &name, &entry.value).map_err(|m| invalid(&path, m))?;
-        (doc.to_string(), Vec::new())
-    } else {
-        edit_json_install(
-            text,
-            &path,
-            profile.root,
-            &name,
-            &entry,
-            previous.as_ref(),
-            opts.force,
-        )?
-    };
+    let (new_text, added_inputs) = edit_install(
+        profile,
+        scope,
+        text,
+        &path,
+        &name,
+        &mut entry,
+        previous.as_ref(),
+        opts.force,
+    )?;
     let record = InstallRecord {
         host: host.id().to_owned(),
         config: path.clone(),
@@ -353,6 +396,7 @@ pub fn plan_install(
         server: server.name.as_str().to_owned(),
         version: server.version.as_str().to_owned(),
         digest: opts.digest.clone(),
+        surface_digest: opts.surface_digest.clone(),
         fingerprint: record::fingerprint(&entry.value),
         inputs: added_inputs,
     };
@@ -376,11 +420,60 @@ pub fn plan_install(
         path,
         original,
         new_text,
-        record: RecordChange::Upsert(record),
+        record: RecordChange::Upsert(Box::new(record)),
         resolved: Some(resolved),
         env_to_set: entry.env_to_set,
         plaintext_secrets: entry.plaintext_secrets,
         notes,
+    })
+}
+
+/// The text edit of [`plan_install`] in the host's format: the new text and the VS Code inputs added.
+#[allow(clippy::too_many_arguments)]
+fn edit_install(
+    profile: &HostProfile,
+    scope: Scope,
+    text: &str,
+    path: &Path,
+    name: &str,
+    entry: &mut render::Entry,
+    previous: Option<&InstallRecord>,
+    force: bool,
+) -> Result<(String, Vec<String>), InstallError> {
+    Ok(match profile.format {
+        Format::Toml => {
+            let root = profile.root[0];
+            let mut doc =
+                toml::parse(text).map_err(|e| parse_error(path, e.line, e.column, e.message))?;
+            let existing = toml::get(&doc, root, name).map_err(|m| invalid(path, m))?;
+            check_owner(existing.as_ref(), previous, force, path, name)?;
+            toml::set(&mut doc, root, name, &entry.value).map_err(|m| invalid(path, m))?;
+            (doc.to_string(), Vec::new())
+        }
+        Format::Yaml => {
+            let root = profile.root[0];
+            let existing =
+                yaml::get(text, root, profile.layout, name).map_err(|e| yaml_error(path, e))?;
+            check_owner(existing.as_ref(), previous, force, path, name)?;
+            let header = match scope {
+                Scope::User => profile.new_user_file,
+                Scope::Project => profile.new_project_file,
+            };
+            let new = yaml::set(text, root, profile.layout, name, &entry.value, header)
+                .map_err(|e| yaml_error(path, e))?;
+            (new, Vec::new())
+        }
+        Format::Json | Format::Jsonc => {
+            let root = json_root(profile, text);
+            if let (Some(alt), Value::Object(map)) = (profile.alt_root, &mut entry.value)
+                && root == alt.root
+            {
+                for key in alt.drop {
+                    map.shift_remove(*key);
+                }
+            }
+            edit_json_install(text, path, root, name, entry, previous, force)?
+        }
     })
 }
 
@@ -442,38 +535,53 @@ pub fn plan_uninstall(
         name: name.to_owned(),
         path: path.clone(),
     };
-    let new_text = if profile.format == Format::Toml {
-        let root = profile.root[0];
-        let mut doc =
-            toml::parse(text).map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
-        let existing = toml::get(&doc, root, name).map_err(|m| invalid(&path, m))?;
-        if existing.is_none() && previous.is_none() {
-            return Err(not_found());
+    let new_text = match profile.format {
+        Format::Toml => {
+            let root = profile.root[0];
+            let mut doc =
+                toml::parse(text).map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
+            let existing = toml::get(&doc, root, name).map_err(|m| invalid(&path, m))?;
+            if existing.is_none() && previous.is_none() {
+                return Err(not_found());
+            }
+            check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
+            if existing.is_some() {
+                toml::remove(&mut doc, root, name).map_err(|m| invalid(&path, m))?;
+                doc.to_string()
+            } else {
+                text.to_owned()
+            }
         }
-        check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
-        if existing.is_some() {
-            toml::remove(&mut doc, root, name).map_err(|m| invalid(&path, m))?;
-            doc.to_string()
-        } else {
-            text.to_owned()
+        Format::Yaml => {
+            let root = profile.root[0];
+            let existing =
+                yaml::get(text, root, profile.layout, name).map_err(|e| yaml_error(&path, e))?;
+            if existing.is_none() && previous.is_none() {
+                return Err(not_found());
+            }
+            check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
+            yaml::remove(text, root, profile.layout, name)
+                .map_err(|e| yaml_error(&path, e))?
+                .unwrap_or_else(|| text.to_owned())
         }
-    } else {
-        let mut doc = jsonc::Document::parse(text)
-            .map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
-        let mut entry_path: Vec<&str> = profile.root.to_vec();
-        entry_path.push(name);
-        let existing = doc.value_at(&entry_path);
-        if existing.is_none() && previous.is_none() {
-            return Err(not_found());
+        Format::Json | Format::Jsonc => {
+            let mut doc = jsonc::Document::parse(text)
+                .map_err(|e| parse_error(&path, e.line, e.column, e.message))?;
+            let mut entry_path: Vec<&str> = json_root(profile, text).to_vec();
+            entry_path.push(name);
+            let existing = doc.value_at(&entry_path);
+            if existing.is_none() && previous.is_none() {
+                return Err(not_found());
+            }
+            check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
+            if existing.is_some() {
+                doc.remove(&entry_path).map_err(|m| invalid(&path, m))?;
+            }
+            if let Some(previous) = &previous {
+                remove_inputs(&mut doc, &previous.inputs, &path)?;
+            }
+            doc.into_text()
         }
-        check_owner(existing.as_ref(), previous.as_ref(), force, &path, name)?;
-        if existing.is_some() {
-            doc.remove(&entry_path).map_err(|m| invalid(&path, m))?;
-        }
-        if let Some(previous) = &previous {
-            remove_inputs(&mut doc, &previous.inputs, &path)?;
-        }
-        doc.into_text()
     };
     Ok(Plan {
         host,
@@ -547,6 +655,36 @@ fn check_owner(
     }
 }
 
+/// The root the servers live under in this file: the host's alternative layout (opencode V2's
+/// `mcp.servers`) when the file already uses it, else the normal one.
+fn json_root(profile: &HostProfile, text: &str) -> &'static [&'static str] {
+    let Some(alt) = profile.alt_root else {
+        return profile.root;
+    };
+    let Ok(doc) = jsonc::Document::parse(text) else {
+        return profile.root;
+    };
+    // In V1 a server named `servers` would be one entry with a string `type`; in V2 it is a map of
+    // entries.
+    match doc.value_at(alt.root) {
+        Some(Value::Object(map))
+            if !map.get("type").is_some_and(Value::is_string)
+                && map.values().all(Value::is_object) =>
+        {
+            alt.root
+        }
+        _ => profile.root,
+    }
+}
+
+fn yaml_error(path: &Path, e: yaml::YamlError) -> InstallError {
+    if e.line == 0 {
+        invalid(path, e.message)
+    } else {
+        parse_error(path, e.line, 1, e.message)
+    }
+}
+
 fn parse_error(path: &Path, line: usize, column: usize, message: String) -> InstallError {
     InstallError::Parse {
         path: path.to_path_buf(),
@@ -560,5 +698,46 @@ fn invalid(path: &Path, message: String) -> InstallError {
     InstallError::InvalidConfig {
         path: path.to_path_buf(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn a_concurrent_change_is_retried_once() {
+        let concurrent = || InstallError::ConcurrentModification {
+            path: PathBuf::from("c.json"),
+        };
+        let mut calls = 0;
+        let result = retry_once(|| {
+            calls += 1;
+            if calls == 1 {
+                Err(concurrent())
+            } else {
+                Ok(calls)
+            }
+        });
+        assert!(matches!(result, Ok(2)));
+        let mut calls = 0;
+        let result: Result<(), _> = retry_once(|| {
+            calls += 1;
+            Err(concurrent())
+        });
+        assert!(matches!(
+            result,
+            Err(InstallError::ConcurrentModification { .. })
+        ));
+        assert_eq!(calls, 2);
+        let mut calls = 0;
+        let result: Result<(), _> = retry_once(|| {
+            calls += 1;
+            Err(InstallError::NoHome)
+        });
+        assert!(matches!(result, Err(InstallError::NoHome)));
+        assert_eq!(calls, 1);
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{InstallError, atomic};
 
 /// File name of the install record inside the data directory.
-pub const RECORD_FILE: &str = "installs.json";
+pub const RECORD_FILE: &str = "installed.json";
 
 /// One entry mcp-reg wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,10 @@ pub struct InstallRecord {
     /// Digest of the manifest installed, when the caller knew it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
+    /// Digest of the server's tool surface (tool names, descriptions, schemas) when installed: the pin
+    /// later trust checks compare against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surface_digest: Option<String>,
     /// [`fingerprint`] of the entry as written; a different entry under the same name is not ours.
     pub fingerprint: String,
     /// VS Code `inputs` ids mcp-reg added for this entry.

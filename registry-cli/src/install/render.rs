@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::InstallError;
-use super::hosts::{Host, SecretStyle};
+use super::hosts::{Extra, Host, SecretStyle, StdioShape};
 use super::launch::{LaunchSpec, Part, RemoteTransport, SecretRef, Template};
 
 /// One host entry and what comes with it.
@@ -90,6 +90,10 @@ impl Ctx<'_> {
                         SecretStyle::DollarEnvOnly if place == Place::Env => {
                             format!("${{{}}}", self.env_ref(secret))
                         }
+                        SecretStyle::BraceEnv => format!("{{env:{}}}", self.env_ref(secret)),
+                        SecretStyle::ContinueSecrets => {
+                            format!("${{{{ secrets.{} }}}}", self.env_ref(secret))
+                        }
                         _ => self.plaintext(secret)?,
                     };
                     out.push_str(&text);
@@ -128,36 +132,12 @@ pub fn entry(
         },
     };
     let mut obj = Map::new();
+    if let Some(key) = profile.name_key {
+        obj.insert(key.into(), entry_name.into());
+    }
     match spec {
         LaunchSpec::Stdio { command, args, env } => {
-            if let Some(ty) = profile.stdio_type {
-                obj.insert("type".into(), ty.into());
-            }
-            obj.insert("command".into(), command.clone().into());
-            let args = args
-                .iter()
-                .map(|a| ctx.string(a, Place::Command).map(Value::from))
-                .collect::<Result<Vec<_>, _>>()?;
-            obj.insert("args".into(), Value::Array(args));
-            let mut env_map = Map::new();
-            let mut env_vars = Vec::new();
-            for (name, value) in env {
-                if ctx.style == SecretStyle::Codex
-                    && let Some(secret) = value.as_single_secret()
-                    && secret.env_name == *name
-                {
-                    // Codex forwards the variable from its own environment.
-                    env_vars.push(Value::from(ctx.env_ref(secret)));
-                    continue;
-                }
-                env_map.insert(name.clone(), ctx.string(value, Place::Env)?.into());
-            }
-            if !env_map.is_empty() {
-                obj.insert("env".into(), Value::Object(env_map));
-            }
-            if !env_vars.is_empty() {
-                obj.insert("env_vars".into(), Value::Array(env_vars));
-            }
+            stdio_fields(&mut ctx, profile.stdio, command, args, env, &mut obj)?;
         }
         LaunchSpec::Remote {
             transport,
@@ -188,19 +168,77 @@ pub fn entry(
             obj.insert(shape.url_key.into(), ctx.string(url, Place::Url)?.into());
             if ctx.style == SecretStyle::Codex {
                 codex_headers(&mut ctx, &mut obj, headers)?;
-            } else {
+            } else if let Some(headers_key) = shape.headers_key {
                 let mut map = Map::new();
                 for (name, value) in headers {
                     map.insert(name.clone(), ctx.string(value, Place::Header)?.into());
                 }
                 if !map.is_empty() {
-                    obj.insert("headers".into(), Value::Object(map));
+                    obj.insert(headers_key.into(), Value::Object(map));
                 }
+            } else if !headers.is_empty() {
+                return Err(InstallError::Unsupported(format!(
+                    "{host}'s config file has no place for HTTP headers, which this remote needs"
+                )));
             }
         }
     }
+    for (key, value) in profile.extra {
+        let value = match value {
+            Extra::Bool(b) => Value::from(*b),
+            Extra::Int(i) => Value::from(*i),
+        };
+        obj.insert((*key).into(), value);
+    }
     ctx.entry.value = Value::Object(obj);
     Ok(ctx.entry)
+}
+
+/// The members of a stdio entry, named as the host names them.
+fn stdio_fields(
+    ctx: &mut Ctx<'_>,
+    shape: StdioShape,
+    command: &str,
+    args: &[Template],
+    env: &[(String, Template)],
+    obj: &mut Map<String, Value>,
+) -> Result<(), InstallError> {
+    if let Some(ty) = shape.type_token {
+        obj.insert("type".into(), ty.into());
+    }
+    let args = args
+        .iter()
+        .map(|a| ctx.string(a, Place::Command).map(Value::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(args_key) = shape.args_key {
+        obj.insert(shape.command_key.into(), command.into());
+        obj.insert(args_key.into(), Value::Array(args));
+    } else {
+        // opencode: the whole command line is one array.
+        let mut line = vec![Value::from(command)];
+        line.extend(args);
+        obj.insert(shape.command_key.into(), Value::Array(line));
+    }
+    let mut env_map = Map::new();
+    let mut env_vars = Vec::new();
+    for (name, value) in env {
+        if ctx.style == SecretStyle::Codex
+            && let Some(secret) = value.as_single_secret()
+            && secret.env_name == *name
+        {
+            // Codex forwards the variable from its own environment.
+            env_vars.push(Value::from(ctx.env_ref(secret)));
+            continue;
+        }
+        env_map.insert(name.clone(), ctx.string(value, Place::Env)?.into());
+    }
+    if !env_map.is_empty() {
+        obj.insert(shape.env_key.into(), Value::Object(env_map));
+    }
+    if !env_vars.is_empty() {
+        obj.insert("env_vars".into(), Value::Array(env_vars));
+    }
+    Ok(())
 }
 
 /// Codex reads headers from `http_headers` (literal), `env_http_headers` (header → env var) and

@@ -1,0 +1,430 @@
+//! `mcp-reg install NAME[@VERSION]`: resolve the name in the registry, ask for the inputs the
+//! server needs, and write an entry into each host's config file (through `crate::install`, which
+//! keeps the rest of the file intact and records what it wrote).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use registry_schema::{Manifest, ServerJson, compat};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::client::{Client, ListQuery, ServerResponse};
+use crate::commands::{Ctx, JsonFlag, out, print_json, split_name_version};
+use crate::config;
+use crate::install::{
+    self, Host, HostEnv, InstallError, InstallOptions, RecordStore, Scope, Values, launch,
+};
+use crate::{ExitStatus, UserError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    /// The user's own config file (every project).
+    User,
+    /// The current directory's project config (e.g. `.vscode/mcp.json`).
+    Project,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::User => Scope::User,
+            ScopeArg::Project => Scope::Project,
+        }
+    }
+}
+
+#[allow(clippy::struct_excessive_bools)] // independent command-line flags
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mcp-reg install memory --host cursor
+  mcp-reg install io.github.acme/memory@1.2.0 --host vscode --scope project --env API_KEY=…
+  mcp-reg install memory --host claude-desktop --dry-run     (show the change only)
+  mcp-reg install memory --host cursor --print               (print the entry, touch nothing)
+
+Without --host, every host found on this machine is used.")]
+pub struct InstallArgs {
+    /// NAME (full, or the part after `/` when unique) or NAME@VERSION.
+    pub server: String,
+    /// Host to install into (repeatable): cursor, vscode, claude-desktop, claude-code, windsurf, ...
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Which config file of the host.
+    #[arg(long, value_enum, default_value_t = ScopeArg::User)]
+    pub scope: ScopeArg,
+    /// A value for an input the server needs (env var, header, argument, `{variable}`); repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub env: Vec<(String, String)>,
+    /// Show the change to each config file; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Print the host's config entry (to paste yourself); write nothing.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub print: bool,
+    /// Replace an entry of the same name that mcp-reg did not write (or that was edited since).
+    #[arg(long)]
+    pub force: bool,
+    /// Write secrets in plain text into hosts that cannot reference them.
+    #[arg(long)]
+    pub allow_plaintext_secrets: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one linear flow: resolve, ask, plan, confirm, apply, report
+pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
+    let (query, version) = split_name_version(&args.server);
+    let client = ctx.client()?;
+    let response = {
+        let _spinner = ctx.ui.spinner("resolving the server");
+        resolve(&client, query, version.unwrap_or("latest"))?
+    };
+    let server = ServerJson::deserialize(&response.server).map_err(|err| {
+        UserError::new(format!(
+            "the registry's manifest of `{}` is unreadable: {err}",
+            response.name()
+        ))
+        .with_hint("try another version (`mcp-reg versions NAME`)")
+    })?;
+    let name = server.name.as_str().to_owned();
+    let version = server.version.as_str().to_owned();
+    ctx.ui
+        .debug(&format!("resolved `{query}` to {name} {version}"));
+
+    let scope = Scope::from(args.scope);
+    let project = if scope == Scope::Project {
+        Some(std::env::current_dir()?)
+    } else {
+        None
+    };
+    let env = HostEnv::from_process(project).map_err(install_error)?;
+    let hosts = hosts(&args.hosts, &env, args.print)?;
+
+    let mut values: Values = args.env.iter().cloned().collect();
+    let opts_base = InstallOptions {
+        allow_plaintext_secrets: args.allow_plaintext_secrets,
+        force: args.force,
+        digest: manifest_digest(&response),
+        surface_digest: compat::surface_of(&server)
+            .and_then(Result::ok)
+            .and_then(|s| s.digest().ok())
+            .map(|d| d.to_string()),
+        ..InstallOptions::default()
+    };
+
+    let records = RecordStore::new(config::data_dir()?);
+    let mut results = Vec::new();
+    for host in hosts {
+        let choice = launch::select(&server, launch::Choice::Auto, host.profile().support())
+            .map_err(|err| with_host(host, install_error(err)))?;
+        ask_missing(&server, choice, &mut values, args.yes)?;
+        let opts = InstallOptions {
+            choice,
+            values: values.clone(),
+            ..opts_base.clone()
+        };
+        if args.print {
+            let snippet = install::snippet(&server, host, env.platform, &opts)
+                .map_err(|err| with_host(host, install_error(err)))?;
+            if !args.output.json {
+                ctx.ui.info(&format!("# {} ({})", host.name(), host.id()));
+                out(&snippet)?;
+                if !snippet.ends_with('\n') {
+                    out("\n")?;
+                }
+            }
+            results.push(json!({ "host": host.id(), "snippet": snippet }));
+            continue;
+        }
+        let mut plan = install::plan_install(&server, host, scope, &env, &opts, &records)
+            .map_err(|err| with_host(host, install_error(err)))?;
+        if args.dry_run {
+            let diff = plan.diff();
+            if !args.output.json {
+                if diff.is_empty() {
+                    ctx.ui.info(&format!(
+                        "{}: {} already has this entry",
+                        host.name(),
+                        plan.path.display()
+                    ));
+                } else {
+                    out(&diff)?;
+                }
+            }
+            results.push(json!({
+                "host": host.id(),
+                "path": plan.path,
+                "entry": plan.entry_name,
+                "diff": diff,
+            }));
+            continue;
+        }
+        if !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            eprint!("{}", plan.diff());
+            if !confirm(&format!(
+                "write {} into {}?",
+                plan.entry_name,
+                plan.path.display()
+            ))? {
+                ctx.ui.info(&format!("skipped {}", host.name()));
+                continue;
+            }
+        }
+        let applied = match plan.apply(&records) {
+            Err(InstallError::ConcurrentModification { .. }) => {
+                // Another program saved the file meanwhile: plan against its new content, once.
+                plan = install::plan_install(&server, host, scope, &env, &opts, &records)
+                    .map_err(|err| with_host(host, install_error(err)))?;
+                plan.apply(&records)
+            }
+            other => other,
+        }
+        .map_err(|err| with_host(host, install_error(err)))?;
+        ctx.ui.info(&format!(
+            "{} {name} {version} into {} ({}{})",
+            ctx.ui.green_err(if applied.changed {
+                "installed"
+            } else {
+                "already installed"
+            }),
+            host.name(),
+            applied.path.display(),
+            applied
+                .backup
+                .as_ref()
+                .map(|b| format!("; backup {}", b.display()))
+                .unwrap_or_default()
+        ));
+        for secret in &plan.plaintext_secrets {
+            ctx.ui.warn(&format!(
+                "{secret} is written in plain text into {}",
+                applied.path.display()
+            ));
+        }
+        for note in &plan.notes {
+            ctx.ui.info(&format!("  note: {note}"));
+        }
+        results.push(json!({
+            "host": host.id(),
+            "path": applied.path,
+            "entry": plan.entry_name,
+            "changed": applied.changed,
+            "backup": applied.backup,
+            "envToSet": plan.env_to_set,
+        }));
+    }
+    if args.output.json {
+        print_json(&json!({ "name": name, "version": version, "hosts": results }))?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Exact name, then a unique match on the part after `/`, then a unique search hit.
+pub fn resolve(client: &Client, query: &str, version: &str) -> anyhow::Result<ServerResponse> {
+    if query.contains('/') {
+        return client.version(query, version)?.ok_or_else(|| {
+            let hint = if version == "latest" {
+                "find the exact name with `mcp-reg search WORD`".to_owned()
+            } else {
+                format!("list the versions with `mcp-reg versions {query}`")
+            };
+            UserError::new(format!("the registry has no `{query}` version `{version}`"))
+                .with_hint(hint)
+                .into()
+        });
+    }
+    let list = client.list_servers(&ListQuery {
+        search: Some(query),
+        limit: Some(100),
+        version: Some("latest"),
+        ..ListQuery::default()
+    })?;
+    let short = |s: &&ServerResponse| {
+        s.name()
+            .rsplit_once('/')
+            .is_some_and(|(_, local)| local.eq_ignore_ascii_case(query))
+    };
+    let exact: Vec<&ServerResponse> = list.servers.iter().filter(short).collect();
+    let candidates: Vec<&ServerResponse> = if exact.is_empty() {
+        list.servers.iter().collect()
+    } else {
+        exact
+    };
+    match candidates.as_slice() {
+        [] => Err(UserError::new(format!("no server matches `{query}`"))
+            .with_hint("search with `mcp-reg search WORD` and use the full name")
+            .into()),
+        [one] => {
+            let name = one.name().to_owned();
+            if version == "latest" {
+                return Ok((*one).clone());
+            }
+            client.version(&name, version)?.ok_or_else(|| {
+                UserError::new(format!("`{name}` has no version `{version}`"))
+                    .with_hint(format!("list the versions with `mcp-reg versions {name}`"))
+                    .into()
+            })
+        }
+        many => {
+            let names: Vec<&str> = many.iter().map(|s| s.name()).collect();
+            Err(UserError::new(format!(
+                "`{query}` is ambiguous; it matches: {}",
+                names.join(", ")
+            ))
+            .with_hint(format!(
+                "use the full name, e.g. `mcp-reg install {}`",
+                names[0]
+            ))
+            .into())
+        }
+    }
+}
+
+fn manifest_digest(response: &ServerResponse) -> Option<String> {
+    let raw = serde_json::to_string(&response.server).ok()?;
+    Manifest::from_stored(raw)
+        .ok()?
+        .digest()
+        .ok()
+        .map(|d| d.to_string())
+}
+
+/// `--host` values, or the hosts detected on this machine.
+fn hosts(ids: &[String], env: &HostEnv, print: bool) -> anyhow::Result<Vec<Host>> {
+    if ids.is_empty() {
+        let found = Host::detect(env);
+        if found.is_empty() || (print && found.len() > 1) {
+            let all: Vec<&str> = Host::ALL.iter().map(|h| h.id()).collect();
+            return Err(UserError::new(if found.is_empty() {
+                "no MCP host found on this machine".to_owned()
+            } else {
+                "--print needs one host".to_owned()
+            })
+            .with_hint(format!("pass --host HOST, one of: {}", all.join(", ")))
+            .into());
+        }
+        return Ok(found);
+    }
+    let mut hosts = Vec::new();
+    for id in ids {
+        let host = Host::from_id(id).ok_or_else(|| {
+            let all: Vec<&str> = Host::ALL.iter().map(|h| h.id()).collect();
+            UserError::new(format!("unknown host `{id}`"))
+                .with_hint(format!("use one of: {}", all.join(", ")))
+        })?;
+        if !hosts.contains(&host) {
+            hosts.push(host);
+        }
+    }
+    Ok(hosts)
+}
+
+/// Fills in required inputs that have no value yet: prompt on a terminal (secrets without echo),
+/// else fail naming the input.
+fn ask_missing(
+    server: &ServerJson,
+    choice: launch::Choice,
+    values: &mut Values,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let interactive = !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    for input in launch::inputs(server, choice) {
+        if !input.required || input.has_value || input.default.is_some() {
+            continue;
+        }
+        if values.contains_key(&input.key) {
+            continue;
+        }
+        if !interactive {
+            return Err(UserError::new(format!(
+                "the server needs a value for `{}`{}",
+                input.key,
+                input
+                    .description
+                    .as_deref()
+                    .map(|d| format!(" ({})", d.replace(['\n', '\r'], " ")))
+                    .unwrap_or_default()
+            ))
+            .with_hint(format!("pass --env {}=VALUE", input.key))
+            .into());
+        }
+        let label = match &input.description {
+            Some(d) => format!("{} ({})", input.key, d.replace(['\n', '\r'], " ")),
+            None => input.key.clone(),
+        };
+        let value = if input.secret {
+            rpassword::prompt_password(format!("{label} (hidden): "))?
+        } else {
+            eprint!("{label}: ");
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_owned()
+        };
+        if value.is_empty() {
+            return Err(
+                UserError::new(format!("no value given for `{}`", input.key))
+                    .with_hint(format!("pass --env {}=VALUE", input.key))
+                    .into(),
+            );
+        }
+        values.insert(input.key.clone(), value);
+    }
+    Ok(())
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn with_host(host: Host, err: anyhow::Error) -> anyhow::Error {
+    err.context(host.name())
+}
+
+/// The install library's errors, as user errors with the flag that fixes them.
+#[allow(clippy::needless_pass_by_value)] // shaped for `map_err(install_error)`
+pub fn install_error(err: InstallError) -> anyhow::Error {
+    let hint = match &err {
+        InstallError::MissingInput { key, .. } => format!("pass --env {key}=VALUE"),
+        InstallError::SecretNeedsConsent { .. } => {
+            "pass --allow-plaintext-secrets, or pick a host that can reference secrets".to_owned()
+        }
+        InstallError::Foreign { .. } | InstallError::Modified { .. } => {
+            "look at the entry first; --force replaces or removes it".to_owned()
+        }
+        InstallError::Parse { .. } | InstallError::InvalidConfig { .. } => {
+            "fix the file (mcp-reg never rewrites a file it cannot parse)".to_owned()
+        }
+        InstallError::ScopeUnsupported { .. } => "try the other --scope".to_owned(),
+        InstallError::NoProjectDir { .. } => "run it from the project directory".to_owned(),
+        InstallError::NoHome => "set HOME".to_owned(),
+        InstallError::Unsupported(_) => {
+            "pick another --host, or another package/remote of the server".to_owned()
+        }
+        InstallError::NotFound { .. } => "see what is installed with `mcp-reg list`".to_owned(),
+        InstallError::ConcurrentModification { .. } => "run the command again".to_owned(),
+        _ => "check the file's permissions and try again".to_owned(),
+    };
+    UserError::new(err.to_string()).with_hint(hint).into()
+}
+
+/// Where the install record lives.
+pub fn records() -> anyhow::Result<RecordStore> {
+    Ok(RecordStore::new(config::data_dir()?))
+}

@@ -1,0 +1,270 @@
+//! `mcp-reg show NAME[@VERSION]`: what a user needs before installing: how it runs, what it asks
+//! for, what tools it exposes, which versions exist and how this one relates to the previous one.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use registry_schema::compat::{self, Report};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::ExitStatus;
+use crate::commands::search::text;
+use crate::commands::versions::not_found;
+use crate::commands::{Ctx, JsonFlag, print_json, split_name_version, truncate};
+
+/// Where a publisher may put provenance (attestations); shown only when present.
+const PROVENANCE_META: &str = "dev.mcp-reg/provenance";
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mcp-reg show io.github.acme/memory
+  mcp-reg show io.github.acme/memory@1.2.0 --json")]
+pub struct ShowArgs {
+    /// NAME or NAME@VERSION (default: the latest version).
+    pub server: String,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+#[allow(clippy::too_many_lines)] // one section after the other, in display order
+pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
+    let (name, version) = split_name_version(&args.server);
+    let version = version.unwrap_or("latest");
+    let client = ctx.client()?;
+    let spinner = ctx.ui.spinner("fetching the server");
+    let response = client.version(name, version)?.ok_or_else(|| {
+        if version == "latest" {
+            not_found(name)
+        } else {
+            crate::UserError::new(format!("`{name}` has no version `{version}`"))
+                .with_hint(format!("list its versions with `mcp-reg versions {name}`"))
+                .into()
+        }
+    })?;
+    let exact = response.version().to_owned();
+    spinner.set_message("fetching tools, versions and compatibility");
+    let surface = client.surface(name, &exact)?;
+    let versions = client
+        .versions(name)?
+        .map(|l| l.servers)
+        .unwrap_or_default();
+    let report = client.compat_report(name, &exact)?;
+    drop(spinner);
+
+    if args.output.json {
+        print_json(&json!({
+            "server": response,
+            "surface": surface,
+            "versions": versions.iter().map(|v| json!({
+                "version": v.version(),
+                "status": v.official().status,
+                "isLatest": v.official().is_latest,
+                "publishedAt": v.official().published_at,
+            })).collect::<Vec<_>>(),
+            "compat": report,
+        }))?;
+        return Ok(ExitStatus::Success);
+    }
+
+    let server = &response.server;
+    let official = response.official();
+    let mut out = String::new();
+    let mut flags = Vec::new();
+    if official.is_latest {
+        flags.push("latest".to_owned());
+    }
+    if let Some(status) = &official.status {
+        flags.push(status.clone());
+    }
+    let _ = writeln!(
+        out,
+        "{} {} ({})",
+        ctx.ui.bold(name),
+        exact,
+        flags.join(", ")
+    );
+    if let Some(message) = &official.status_message {
+        let _ = writeln!(out, "  status: {}", one_line(message));
+    }
+    if let Some(title) = server["title"].as_str() {
+        let _ = writeln!(out, "  {}", one_line(title));
+    }
+    let _ = writeln!(out, "  {}", one_line(text(server, "description")));
+    if let Some(url) = server["websiteUrl"].as_str() {
+        let _ = writeln!(out, "  website: {}", one_line(url));
+    }
+    if let Some(url) = server["repository"]["url"].as_str() {
+        let _ = writeln!(out, "  repository: {}", one_line(url));
+    }
+    if let Some(at) = &official.published_at {
+        let _ = writeln!(out, "  published: {at}");
+    }
+
+    let packages = server["packages"].as_array().cloned().unwrap_or_default();
+    if !packages.is_empty() {
+        let _ = writeln!(out, "\n{}", ctx.ui.bold("Packages"));
+        for package in &packages {
+            let version = package["version"]
+                .as_str()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {}{} ({})",
+                one_line(text(package, "registryType")),
+                one_line(text(package, "identifier")),
+                one_line(&version),
+                one_line(text(&package["transport"], "type")),
+            );
+        }
+    }
+    let remotes = server["remotes"].as_array().cloned().unwrap_or_default();
+    if !remotes.is_empty() {
+        let _ = writeln!(out, "\n{}", ctx.ui.bold("Remotes"));
+        for remote in &remotes {
+            let _ = writeln!(
+                out,
+                "  {} {}",
+                one_line(text(remote, "type")),
+                one_line(text(remote, "url"))
+            );
+        }
+    }
+
+    let inputs = required_inputs(&packages, &remotes);
+    if !inputs.is_empty() {
+        let _ = writeln!(out, "\n{}", ctx.ui.bold("Required configuration"));
+        for (name, description, secret) in inputs {
+            let _ = writeln!(
+                out,
+                "  {name}{}{}",
+                if secret { " (secret)" } else { "" },
+                if description.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", one_line(&description))
+                }
+            );
+        }
+    }
+
+    if let Some(surface) = &surface {
+        let tools = surface["tools"].as_array().cloned().unwrap_or_default();
+        let _ = writeln!(out, "\n{} ({})", ctx.ui.bold("Tools"), tools.len());
+        let width = tools
+            .iter()
+            .map(|t| text(t, "name").chars().count())
+            .max()
+            .unwrap_or(0);
+        for tool in &tools {
+            let description = text(tool, "description")
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim();
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {}",
+                one_line(text(tool, "name")),
+                truncate(description, 100)
+            );
+        }
+        for (kind, label) in [("prompts", "Prompts"), ("resources", "Resources")] {
+            if let Some(items) = surface[kind].as_array().filter(|i| !i.is_empty()) {
+                let _ = writeln!(out, "{label}: {}", items.len());
+            }
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            ctx.ui
+                .dim("Tools: not published with this version (no tool surface)")
+        );
+    }
+
+    if !versions.is_empty() {
+        let list: Vec<String> = versions
+            .iter()
+            .map(|v| {
+                let o = v.official();
+                let mut label = v.version().to_owned();
+                let mut notes = Vec::new();
+                if o.is_latest {
+                    notes.push("latest".to_owned());
+                }
+                if let Some(status) = o.status.filter(|s| s != "active") {
+                    notes.push(status);
+                }
+                if !notes.is_empty() {
+                    let _ = write!(label, " ({})", notes.join(", "));
+                }
+                label
+            })
+            .collect();
+        let _ = writeln!(out, "\n{}: {}", ctx.ui.bold("Versions"), list.join(", "));
+    }
+
+    if let Some(report) = report.as_ref().and_then(|r| Report::deserialize(r).ok()) {
+        let against = report
+            .baseline_version
+            .as_deref()
+            .map_or_else(|| "first version".to_owned(), |b| format!("against {b}"));
+        let _ = writeln!(out, "\n{} ({against})", ctx.ui.bold("Compatibility"));
+        for line in compat::render_text(&report).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
+    if let Some(provenance) = server["_meta"].get(PROVENANCE_META) {
+        let _ = writeln!(
+            out,
+            "\n{}: present (not verified by this version of mcp-reg)",
+            ctx.ui.bold("Provenance")
+        );
+        if let Some(source) = provenance["source"].as_str() {
+            let _ = writeln!(out, "  source: {}", one_line(source));
+        }
+    }
+
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitStatus::Success)
+}
+
+/// Required environment variables and headers without a fixed value: `(name, description, secret)`.
+fn required_inputs(packages: &[Value], remotes: &[Value]) -> Vec<(String, String, bool)> {
+    let mut out: Vec<(String, String, bool)> = Vec::new();
+    let items = packages
+        .iter()
+        .flat_map(|p| p["environmentVariables"].as_array().into_iter().flatten())
+        .chain(
+            remotes
+                .iter()
+                .flat_map(|r| r["headers"].as_array().into_iter().flatten()),
+        );
+    for item in items {
+        let required = item["isRequired"].as_bool().unwrap_or(false);
+        if !required || item.get("value").is_some() {
+            continue;
+        }
+        let name = one_line(text(item, "name"));
+        if out.iter().any(|(n, _, _)| *n == name) {
+            continue;
+        }
+        out.push((
+            name,
+            text(item, "description").to_owned(),
+            item["isSecret"].as_bool().unwrap_or(false),
+        ));
+    }
+    out
+}
+
+/// Registry text is untrusted: no control characters reach the terminal.
+fn one_line(text: &str) -> String {
+    truncate(text, usize::MAX)
+}

@@ -1,0 +1,262 @@
+//! The user's mcp-reg settings and stored credentials.
+//!
+//! Both live in the config directory: `$MCP_REG_CONFIG_DIR`, else the platform config dir plus
+//! `mcp-reg` (`~/.config/mcp-reg` on Linux). `config.toml` may set `registry = "URL"`;
+//! `credentials.json` maps registry URLs to publish tokens and is only ever written with mode 0600,
+//! atomically, so a crash cannot leave a half-written or world-readable token file.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::UserError;
+
+/// The registry used when neither `--registry`, `MCP_REG_REGISTRY` nor the config file names one.
+pub const DEFAULT_REGISTRY: &str = "http://127.0.0.1:8080";
+/// Overrides the config directory (tests, several profiles).
+pub const CONFIG_DIR_ENV: &str = "MCP_REG_CONFIG_DIR";
+/// Overrides the data directory that holds the install record.
+pub const DATA_DIR_ENV: &str = "MCP_REG_DATA_DIR";
+const CONFIG_FILE: &str = "config.toml";
+const CREDENTIALS_FILE: &str = "credentials.json";
+
+fn env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Where `config.toml` and `credentials.json` live.
+pub fn config_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = env_dir(CONFIG_DIR_ENV) {
+        return Ok(dir);
+    }
+    dirs::config_dir()
+        .map(|dir| dir.join("mcp-reg"))
+        .ok_or_else(|| {
+            UserError::new("cannot find the user config directory")
+                .with_hint(format!(
+                    "set {CONFIG_DIR_ENV} to a directory mcp-reg may use"
+                ))
+                .into()
+        })
+}
+
+/// Where the install record lives (`~/.local/share/mcp-reg` on Linux).
+pub fn data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = env_dir(DATA_DIR_ENV) {
+        return Ok(dir);
+    }
+    dirs::data_dir()
+        .map(|dir| dir.join("mcp-reg"))
+        .ok_or_else(|| {
+            UserError::new("cannot find the user data directory")
+                .with_hint(format!("set {DATA_DIR_ENV} to a directory mcp-reg may use"))
+                .into()
+        })
+}
+
+/// The registry to talk to: the flag (or `MCP_REG_REGISTRY`, which clap folds into it), then the
+/// config file, then [`DEFAULT_REGISTRY`].
+pub fn registry_url(flag: Option<&str>) -> anyhow::Result<String> {
+    if let Some(url) = flag.map(str::trim).filter(|u| !u.is_empty()) {
+        return Ok(normalize_url(url));
+    }
+    let path = config_dir()?.join(CONFIG_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(DEFAULT_REGISTRY.to_owned());
+        }
+        Err(err) => {
+            return Err(
+                UserError::new(format!("cannot read {}: {err}", path.display()))
+                    .with_hint("fix the file's permissions, or pass --registry URL")
+                    .into(),
+            );
+        }
+    };
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|err| {
+        UserError::new(format!("{} is not valid TOML: {err}", path.display()))
+            .with_hint("the file may set `registry = \"https://…\"`")
+    })?;
+    Ok(doc
+        .get("registry")
+        .and_then(|item| item.as_str())
+        .map_or_else(|| DEFAULT_REGISTRY.to_owned(), normalize_url))
+}
+
+/// One spelling per registry, so `http://host/` and `http://host` share a credential.
+pub fn normalize_url(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_owned()
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CredentialsFile {
+    version: u32,
+    #[serde(default)]
+    registries: BTreeMap<String, Credential>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Credential {
+    token: String,
+}
+
+/// The publish tokens, per registry URL.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    path: PathBuf,
+}
+
+impl Credentials {
+    pub fn open() -> anyhow::Result<Self> {
+        Ok(Self::at(config_dir()?.join(CREDENTIALS_FILE)))
+    }
+
+    pub fn at(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn load(&self) -> anyhow::Result<CredentialsFile> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(CredentialsFile::default());
+            }
+            Err(err) => {
+                return Err(
+                    UserError::new(format!("cannot read {}: {err}", self.path.display()))
+                        .with_hint("fix the file's permissions, or run `mcp-reg login` again")
+                        .into(),
+                );
+            }
+        };
+        serde_json::from_slice(&bytes).map_err(|err| {
+            UserError::new(format!(
+                "{} is not a credentials file: {err}",
+                self.path.display()
+            ))
+            .with_hint("delete it and run `mcp-reg login` again")
+            .into()
+        })
+    }
+
+    /// The token stored for `registry`, if any.
+    pub fn token(&self, registry: &str) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .load()?
+            .registries
+            .remove(&normalize_url(registry))
+            .map(|c| c.token))
+    }
+
+    /// Stores (or replaces) the token for `registry`.
+    pub fn store(&self, registry: &str, token: &str) -> anyhow::Result<()> {
+        let mut file = self.load()?;
+        file.version = 1;
+        file.registries.insert(
+            normalize_url(registry),
+            Credential {
+                token: token.to_owned(),
+            },
+        );
+        self.save(&file)
+    }
+
+    /// Forgets the token for `registry`; `false` if there was none.
+    pub fn remove(&self, registry: &str) -> anyhow::Result<bool> {
+        let mut file = self.load()?;
+        if file.registries.remove(&normalize_url(registry)).is_none() {
+            return Ok(false);
+        }
+        file.version = 1;
+        self.save(&file)?;
+        Ok(true)
+    }
+
+    fn save(&self, file: &CredentialsFile) -> anyhow::Result<()> {
+        let bytes = serde_json::to_vec_pretty(file)?;
+        write_private(&self.path, &bytes)
+            .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// Writes `bytes` to `path` through a 0600 temp file in the same directory and a rename, so readers
+/// see the old or the new file, never a partial one, and the token is never group/world readable.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    create_private_dir(dir)?;
+    let file_name = path.file_name().map_or_else(
+        || "credentials".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&temp)?;
+        #[cfg(unix)]
+        {
+            // The mode above only applies to new files; a stale temp file keeps its old mode.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_round_trip_per_registry() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("mcp-reg-cred-{}", std::process::id()));
+        let creds = Credentials::at(dir.join("credentials.json"));
+        creds.store("http://a.example/", "tok-a")?;
+        creds.store("http://b.example", "tok-b")?;
+        assert_eq!(creds.token("http://a.example")?.as_deref(), Some("tok-a"));
+        assert!(creds.remove("http://b.example/")?);
+        assert!(!creds.remove("http://b.example")?);
+        assert_eq!(creds.token("http://b.example")?, None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(creds.path())?.permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let _ = std::fs::remove_dir_all(dir);
+        Ok(())
+    }
+}

@@ -1,0 +1,616 @@
+#![allow(clippy::unwrap_used)]
+//! The registry commands end to end: the real registry (embedded SQLite in a temp dir) on a loopback
+//! port, driven by the real `mcp-reg` binary with config, data and home dirs in temp dirs.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use registry_server::auth::{Action, Permission, issue_token};
+use registry_server::config::ServerConfig;
+use registry_server::db::{DatabaseConfig, Store};
+use registry_server::{AppState, serve};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const CAPTURE: &str = "/work/shared/conformance/real-tools/server-memory@2026.7.4.json";
+const NAME: &str = "io.github.acme/memory";
+
+/// A running registry; stops when dropped.
+struct Registry {
+    url: String,
+    token: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _runtime: tokio::runtime::Runtime,
+    _data: TempDir,
+}
+
+impl Registry {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let data_dir = data.path().to_path_buf();
+        let (url, token) = runtime.block_on(async move {
+            let store = Store::connect(&DatabaseConfig {
+                database_url: None,
+                data_dir: Some(data_dir),
+                max_connections: 4,
+                acquire_timeout: Duration::from_secs(5),
+            })
+            .await
+            .unwrap();
+            store.migrate().await.unwrap();
+            let issued = issue_token(&[Permission::new(Action::Publish, "*")], None).unwrap();
+            store.insert_token(&issued.record).await.unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            let state = AppState::new(store, ServerConfig::default());
+            tokio::spawn(serve(listener, state, async {
+                let _ = rx.await;
+            }));
+            (format!("http://{address}"), issued.secret)
+        });
+        Self {
+            url,
+            token,
+            _shutdown: tx,
+            _runtime: runtime,
+            _data: data,
+        }
+    }
+}
+
+/// The user's machine: config, data and home dirs.
+struct User {
+    root: TempDir,
+}
+
+impl User {
+    fn new() -> Self {
+        Self {
+            root: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.path().join(rel)
+    }
+
+    fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    fn cmd(&self, registry: &str) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-reg"));
+        std::fs::create_dir_all(self.home()).unwrap();
+        cmd.env("MCP_REG_CONFIG_DIR", self.path("config"))
+            .env("MCP_REG_DATA_DIR", self.path("data"))
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("MCP_REG_REGISTRY", registry)
+            .current_dir(self.home());
+        for var in [
+            "XDG_DATA_HOME",
+            "CLAUDE_CONFIG_DIR",
+            "CODEX_HOME",
+            "OPENCODE_CONFIG",
+            "APPDATA",
+            "LOCALAPPDATA",
+            "NO_COLOR",
+            "CLICOLOR_FORCE",
+            "COLUMNS",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    fn run(&self, registry: &str, args: &[&str]) -> Output {
+        self.cmd(registry).args(args).output().unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// A server.json for `name` at `version` (npm package, stdio, one required env var).
+fn manifest(name: &str, version: &str, description: &str) -> Value {
+    json!({
+        "$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+        "name": name,
+        "description": description,
+        "version": version,
+        "packages": [{
+            "registryType": "npm",
+            "identifier": "@modelcontextprotocol/server-memory",
+            "version": version,
+            "transport": { "type": "stdio" },
+            "environmentVariables": [{
+                "name": "MEMORY_DIR",
+                "description": "Where the graph is stored",
+                "isRequired": true
+            }]
+        }]
+    })
+}
+
+fn write_json(path: &Path, value: &Value) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+}
+
+/// The real capture, copied; optionally without one tool.
+fn surface(dir: &Path, file: &str, without: Option<&str>) -> PathBuf {
+    let mut value: Value = serde_json::from_slice(&std::fs::read(CAPTURE).unwrap()).unwrap();
+    if let Some(tool) = without {
+        value["tools"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|t| t["name"] != tool);
+    }
+    let path = dir.join(file);
+    write_json(&path, &value);
+    path
+}
+
+fn login(user: &User, registry: &Registry) {
+    let out = user
+        .cmd(&registry.url)
+        .arg("login")
+        .write_stdin(format!("{}\n", registry.token))
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(!text(&out.stderr).contains(&registry.token), "token leaked");
+}
+
+fn publish(user: &User, url: &str, version: &str, surface: &Path) -> Output {
+    let file = user.path(&format!("work/{version}/server.json"));
+    write_json(
+        &file,
+        &manifest(NAME, version, "Knowledge-graph memory for agents"),
+    );
+    user.run(
+        url,
+        &[
+            "publish",
+            file.to_str().unwrap(),
+            "--surface",
+            surface.to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn publish_search_show_versions_diff_status() {
+    let registry = Registry::start();
+    let url = registry.url.as_str();
+    let user = User::new();
+    let work = user.path("work");
+    let small = surface(&work, "small.json", Some("open_nodes"));
+    let full = surface(&work, "full.json", None);
+
+    // Publishing needs a login.
+    let out = publish(&user, url, "1.0.0", &small);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("hint: run `mcp-reg login"));
+
+    login(&user, &registry);
+    let stdout = ok(&publish(&user, url, "1.0.0", &small));
+    assert!(
+        stdout.contains(&format!("published {NAME} 1.0.0")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("latest: yes"), "{stdout}");
+    assert!(
+        stdout.contains("/v0.1/servers/io.github.acme%2Fmemory/versions/1.0.0"),
+        "{stdout}"
+    );
+    // Adding a tool is a minor change.
+    let out = publish(&user, url, "1.1.0", &full);
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("compatibility with io.github.acme/memory 1.0.0"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Search: table and JSON.
+    let stdout = ok(&user.run(url, &["search", "memory"]));
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("NAME"), "{stdout}");
+    assert!(lines[1].starts_with(NAME), "{stdout}");
+    assert!(
+        lines[1].contains("1.1.0") && lines[1].contains("npm"),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("Knowledge-graph memory"), "{stdout}");
+    let narrow = user
+        .cmd(url)
+        .env("COLUMNS", "50")
+        .args(["search", "memory"])
+        .output()
+        .unwrap();
+    let narrow = ok(&narrow);
+    assert!(narrow.lines().nth(1).unwrap().ends_with('…'), "{narrow}");
+    let json: Value =
+        serde_json::from_str(&ok(&user.run(url, &["search", "memory", "--json"]))).unwrap();
+    assert_eq!(json["servers"][0]["server"]["name"], NAME);
+    let none = ok(&user.run(url, &["search", "nothing-like-this"]));
+    assert!(none.is_empty());
+
+    // Show: packages, inputs, tools from the surface, versions, compat report.
+    let stdout = ok(&user.run(url, &["show", NAME]));
+    for needle in [
+        "io.github.acme/memory 1.1.0 (latest, active)",
+        "npm @modelcontextprotocol/server-memory 1.1.0 (stdio)",
+        "MEMORY_DIR: Where the graph is stored",
+        "Tools (9)",
+        "open_nodes",
+        "Versions: 1.1.0 (latest), 1.0.0",
+        "Compatibility (against 1.0.0)",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    assert!(!stdout.contains("Provenance"), "{stdout}");
+    let json: Value = serde_json::from_str(&ok(
+        &user.run(url, &["show", &format!("{NAME}@1.0.0"), "--json"])
+    ))
+    .unwrap();
+    assert_eq!(json["server"]["server"]["version"], "1.0.0");
+    assert_eq!(json["surface"]["tools"].as_array().unwrap().len(), 8);
+
+    // Versions.
+    let stdout = ok(&user.run(url, &["versions", NAME]));
+    assert!(
+        stdout.lines().nth(1).unwrap().starts_with("1.1.0"),
+        "{stdout}"
+    );
+    let json: Value =
+        serde_json::from_str(&ok(&user.run(url, &["versions", NAME, "--json"]))).unwrap();
+    assert_eq!(json["servers"].as_array().unwrap().len(), 2);
+
+    // Removing a tool without a major bump is refused, with the report and a hint.
+    let out = publish(&user, url, "1.2.0", &small);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("open_nodes"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error: the registry refused"), "{stderr}");
+    assert!(
+        stderr.contains("hint: these changes need a major version bump"),
+        "{stderr}"
+    );
+
+    // Diff: forward is compatible (0), backward removes a tool (100).
+    let out = user.run(url, &["diff", NAME, "1.0.0", "1.1.0"]);
+    assert!(ok(&out).contains("open_nodes"));
+    let out = user.run(url, &["diff", NAME, "1.1.0", "1.0.0"]);
+    assert_eq!(out.status.code(), Some(100), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("open_nodes"));
+}
+
+/// A registry with 1.0.0 (8 tools) and 1.1.0 (9 tools) of NAME, and a logged-in user.
+fn published() -> (Registry, User) {
+    let registry = Registry::start();
+    let user = User::new();
+    login(&user, &registry);
+    let work = user.path("work");
+    let small = surface(&work, "small.json", Some("open_nodes"));
+    let full = surface(&work, "full.json", None);
+    ok(&publish(&user, &registry.url, "1.0.0", &small));
+    ok(&publish(&user, &registry.url, "1.1.0", &full));
+    (registry, user)
+}
+
+#[test]
+fn status_deprecates_a_version() {
+    let (registry, user) = published();
+    let url = registry.url.as_str();
+    // Status: deprecate the old version.
+    let stdout = ok(&user.run(
+        url,
+        &[
+            "status",
+            &format!("{NAME}@1.0.0"),
+            "--set",
+            "deprecated",
+            "--message",
+            "use 1.1",
+        ],
+    ));
+    assert!(stdout.contains("1.0.0: deprecated"), "{stdout}");
+    let stdout = ok(&user.run(url, &["versions", NAME]));
+    assert!(stdout.contains("deprecated"), "{stdout}");
+    let out = user.run(url, &["status", NAME, "--set", "deprecated"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("hint: pass"));
+}
+
+#[test]
+fn install_list_uninstall_across_three_hosts() {
+    let (registry, user) = published();
+    let url = registry.url.as_str();
+    let small = user.path("work/small.json");
+
+    // Install: a required input is missing.
+    let out = user.run(url, &["install", "memory", "--host", "cursor", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("MEMORY_DIR"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("hint: pass --env MEMORY_DIR=VALUE"));
+
+    // Dry run writes nothing.
+    let out = user.run(
+        url,
+        &[
+            "install",
+            "memory",
+            "--host",
+            "cursor",
+            "--env",
+            "MEMORY_DIR=/data/mem",
+            "--dry-run",
+        ],
+    );
+    assert!(ok(&out).contains('+'), "{}", text(&out.stdout));
+    assert!(!user.home().join(".cursor/mcp.json").exists());
+
+    // Install into three hosts.
+    ok(&user.run(
+        url,
+        &[
+            "install",
+            "memory",
+            "--host",
+            "cursor",
+            "--host",
+            "vscode",
+            "--host",
+            "claude-desktop",
+            "--env",
+            "MEMORY_DIR=/data/mem",
+            "--yes",
+        ],
+    ));
+    let listed: Value = serde_json::from_str(&ok(&user.run(url, &["list", "--json"]))).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let mut hosts: Vec<&str> = listed.iter().map(|r| r["host"].as_str().unwrap()).collect();
+    hosts.sort_unstable();
+    assert_eq!(hosts, ["claude-desktop", "cursor", "vscode"]);
+    let configs: Vec<PathBuf> = listed
+        .iter()
+        .map(|r| PathBuf::from(r["config"].as_str().unwrap()))
+        .collect();
+    for (record, config) in listed.iter().zip(&configs) {
+        assert!(config.starts_with(user.home()), "{}", config.display());
+        let content = std::fs::read_to_string(config).unwrap();
+        assert!(content.contains("\"memory\""), "{content}");
+        assert!(content.contains("server-memory@1.1.0"), "{content}");
+        assert!(content.contains("/data/mem"), "{content}");
+        assert_eq!(record["version"], "1.1.0");
+        assert!(record["digest"].as_str().unwrap().starts_with("sha256:"));
+        assert!(
+            record["surface_digest"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+    }
+    assert!(user.home().join(".cursor/mcp.json").is_file());
+    let table = ok(&user.run(url, &["list"]));
+    assert!(table.starts_with("SERVER"), "{table}");
+    assert_eq!(table.lines().count(), 4, "{table}");
+
+    // --print touches nothing and shows the entry.
+    let snippet = ok(&user.run(
+        url,
+        &[
+            "install",
+            NAME,
+            "--host",
+            "cursor",
+            "--env",
+            "MEMORY_DIR=/x",
+            "--print",
+        ],
+    ));
+    assert!(snippet.contains("mcpServers"), "{snippet}");
+
+    // Uninstall removes every entry.
+    ok(&user.run(url, &["uninstall", NAME]));
+    for config in &configs {
+        let content = std::fs::read_to_string(config).unwrap();
+        assert!(!content.contains("\"memory\""), "{content}");
+    }
+    let listed: Value = serde_json::from_str(&ok(&user.run(url, &["list", "--json"]))).unwrap();
+    assert_eq!(listed, json!([]));
+    let out = user.run(url, &["uninstall", NAME]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Logout forgets the token.
+    ok(&user.run(url, &["logout"]));
+    let out = publish(&user, url, "3.0.0", &small);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn credentials_are_stored_privately_and_never_printed() {
+    let registry = Registry::start();
+    let user = User::new();
+    login(&user, &registry);
+    let file = user.path("config/credentials.json");
+    let stored: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(stored["registries"][&registry.url]["token"], registry.token);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // --token works too; an empty token is refused.
+    ok(&user.run(&registry.url, &["login", "--token", "mcpr_other"]));
+    let out = user
+        .cmd(&registry.url)
+        .arg("login")
+        .write_stdin("  \n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("hint:"));
+}
+
+#[test]
+fn an_unreachable_registry_is_a_user_error_with_a_hint() {
+    // A port that was free a moment ago.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let user = User::new();
+    let out = user.run(&url, &["search", "memory"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("error: cannot reach the registry at {url}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: ") && stderr.contains("--registry"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    // Without flag or environment, the config file names the registry.
+    std::fs::create_dir_all(user.path("config")).unwrap();
+    std::fs::write(
+        user.path("config/config.toml"),
+        format!("registry = \"{url}/\"\n"),
+    )
+    .unwrap();
+    let out = user
+        .cmd("unused")
+        .env_remove("MCP_REG_REGISTRY")
+        .args(["search", "memory"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(&format!("registry at {url}:")),
+        "{}",
+        text(&out.stderr)
+    );
+    // The flag beats the environment.
+    let out = user
+        .cmd("http://127.0.0.1:1")
+        .args(["--registry", &url, "versions", NAME])
+        .output()
+        .unwrap();
+    assert!(text(&out.stderr).contains(&url), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_ambiguous_short_name_lists_the_candidates() {
+    let registry = Registry::start();
+    let user = User::new();
+    login(&user, &registry);
+    let work = user.path("work");
+    for name in ["io.github.acme/memory", "io.github.zeta/memory"] {
+        let file = work.join(format!("{}.json", name.replace('/', "_")));
+        write_json(&file, &manifest(name, "1.0.0", "Memory"));
+        ok(&user.run(
+            &registry.url,
+            &["publish", file.to_str().unwrap(), "--no-probe"],
+        ));
+    }
+    let out = user.run(
+        &registry.url,
+        &["install", "memory", "--host", "cursor", "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ambiguous"), "{stderr}");
+    assert!(
+        stderr.contains("io.github.acme/memory") && stderr.contains("io.github.zeta/memory"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: use the full name"), "{stderr}");
+    let out = user.run(&registry.url, &["show", "io.github.acme/nothing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("hint: "));
+}
+
+#[test]
+fn completions_print_a_script() {
+    let user = User::new();
+    let stdout = ok(&user.run("http://127.0.0.1:1", &["completions", "bash"]));
+    assert!(stdout.contains("complete -F _mcp__reg"), "{stdout}");
+    assert!(stdout.contains("install"));
+    let out = user.run("http://127.0.0.1:1", &["completions", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn no_color_is_honoured() {
+    let registry = Registry::start();
+    let user = User::new();
+    login(&user, &registry);
+    let file = user.path("work/server.json");
+    write_json(&file, &manifest(NAME, "1.0.0", "Memory"));
+    ok(&user.run(
+        &registry.url,
+        &["publish", file.to_str().unwrap(), "--no-probe"],
+    ));
+    let forced = user
+        .cmd(&registry.url)
+        .env("CLICOLOR_FORCE", "1")
+        .args(["versions", NAME])
+        .output()
+        .unwrap();
+    assert!(ok(&forced).contains('\x1b'));
+    let plain = user
+        .cmd(&registry.url)
+        .env("CLICOLOR_FORCE", "1")
+        .env("NO_COLOR", "1")
+        .args(["versions", NAME])
+        .output()
+        .unwrap();
+    let stdout = ok(&plain);
+    assert!(!stdout.contains('\x1b'), "{stdout:?}");
+    assert!(!text(&plain.stderr).contains('\x1b'));
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let user = User::new();
+    let stdout = ok(&user.run("http://127.0.0.1:1", &["--help"]));
+    assert!(
+        stdout.contains("Examples:") && stdout.contains("Exit status"),
+        "{stdout}"
+    );
+    let stdout = ok(&user.run("http://127.0.0.1:1", &["install", "--help"]));
+    assert!(stdout.contains("--dry-run") && stdout.contains("Examples:"));
+}
