@@ -59,9 +59,13 @@ struct Running {
 
 impl Running {
     fn start(data_dir: &Path) -> Self {
+        Self::start_with(&["--data-dir", data_dir.to_str().unwrap()])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let mut child = server()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -211,4 +215,212 @@ fn openapi_command_prints_the_spec() {
     assert!(output.status.success());
     let spec: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
+}
+
+/// A fresh PostgreSQL database for one test, dropped at the end.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    fn create() -> Self {
+        let admin_url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut random = [0u8; 6];
+        getrandom::fill(&mut random).unwrap();
+        let name = format!("mcpreg_replicas_{}", hex::encode(random));
+        psql(&admin_url, &format!("create database {name}"));
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &self.admin_url,
+                "-qc",
+                &format!("drop database if exists {} with (force)", self.name),
+            ])
+            .output();
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let output = Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn manifest(name: &str, version: &str) -> String {
+    format!(r#"{{"name":"{name}","description":"Replicated server","version":"{version}"}}"#)
+}
+
+/// Three server processes on one PostgreSQL database, as behind a load balancer.
+#[test]
+fn three_replicas_share_one_postgres() {
+    let db = PgDatabase::create();
+    let with_db = |args: &[&str]| {
+        server()
+            .args(args)
+            .args(["--database-url", &db.url])
+            .output()
+            .unwrap()
+    };
+    let migrated = with_db(&["migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let token = || {
+        let created = with_db(&["token", "create", "--publish", "io.github.team/*"]);
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        String::from_utf8(created.stdout).unwrap().trim().to_owned()
+    };
+    let replicas: Vec<Running> = (0..3)
+        .map(|_| {
+            Running::start_with(&[
+                "--database-url",
+                &db.url,
+                "--no-migrate",
+                "--write-limit-per-token",
+                "5",
+                "--write-limit-per-ip",
+                "0",
+            ])
+        })
+        .collect();
+    let addresses: Vec<String> = replicas.iter().map(|r| r.address.clone()).collect();
+
+    // 3 servers x 8 versions, published concurrently and spread over the replicas, each version by a
+    // token of its own (tokens are created once, in the database, and valid on every replica).
+    let names = [
+        "io.github.team/alpha",
+        "io.github.team/beta",
+        "io.github.team/gamma",
+    ];
+    let jobs: Vec<(String, String, String, String)> = names
+        .iter()
+        .flat_map(|name| (0..8).map(move |minor| (name.to_string(), format!("1.{minor}.0"))))
+        .enumerate()
+        .map(|(i, (name, version))| (addresses[i % 3].clone(), token(), name, version))
+        .collect();
+    let handles: Vec<_> = jobs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (address, token, name, version))| {
+            let others: Vec<String> = (1..3).map(|k| addresses[(i + k) % 3].clone()).collect();
+            std::thread::spawn(move || {
+                let (status, body) = http(
+                    &address,
+                    "POST",
+                    "/v0.1/publish",
+                    Some(&token),
+                    &manifest(&name, &version),
+                );
+                assert_eq!(status, 200, "{name} {version} via {address}: {body}");
+                // Once acknowledged, the version is readable from every other replica at once.
+                let path = format!(
+                    "/v0.1/servers/{}/versions/{version}",
+                    name.replace('/', "%2F")
+                );
+                for other in others {
+                    let (status, body) = http(&other, "GET", &path, None, "");
+                    assert_eq!(
+                        status, 200,
+                        "{name} {version} not visible on {other}: {body}"
+                    );
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+
+    // Exactly one latest per server, the highest version, whichever replica answers (cached pages of
+    // other replicas are invalidated by the writers' notifications within milliseconds).
+    for address in &addresses {
+        for name in names {
+            let path = format!("/v0.1/servers/{}/versions", name.replace('/', "%2F"));
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            loop {
+                let (status, body) = http(address, "GET", &path, None, "");
+                assert_eq!(status, 200, "{body}");
+                let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let servers = list["servers"].as_array().unwrap();
+                let latest: Vec<&str> = servers
+                    .iter()
+                    .filter(|s| {
+                        s["_meta"]["io.modelcontextprotocol.registry/official"]["isLatest"] == true
+                    })
+                    .map(|s| s["server"]["version"].as_str().unwrap())
+                    .collect();
+                if servers.len() == 8 && latest == ["1.7.0"] {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{name} on {address}: {} versions, latest {latest:?}",
+                    servers.len()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+
+    // One token's write limit (5 per minute) holds across replicas. Start inside a minute window so
+    // the count cannot be split by a window boundary.
+    let into_minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if into_minute > 50 {
+        std::thread::sleep(std::time::Duration::from_secs(61 - into_minute));
+    }
+    let limited = token();
+    let statuses: Vec<u16> = (0..7)
+        .map(|i| {
+            let version = format!("2.{i}.0");
+            http(
+                &addresses[i % 3],
+                "POST",
+                "/v0.1/publish",
+                Some(&limited),
+                &manifest("io.github.team/delta", &version),
+            )
+            .0
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 429, 429],
+        "limit shared by the replicas"
+    );
+
+    for replica in replicas {
+        assert!(replica.terminate().success());
+    }
 }
