@@ -41,6 +41,13 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Copy an official-API registry into this one, incrementally (resumes where it stopped).
+    Mirror(registry_server::mirror::MirrorArgs),
+    /// Exit 0 when the server at --url answers 2xx (for container health checks; needs no curl).
+    Healthcheck {
+        #[arg(long, default_value = registry_server::healthcheck::DEFAULT_URL)]
+        url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,6 +179,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 anyhow::bail!("{} entries were rejected", report.rejected.len())
             }
         }
+        Command::Mirror(args) => {
+            let store = open_store(&args.database, true).await?;
+            registry_server::mirror::run(&store, &args).await
+        }
+        Command::Healthcheck { url } => registry_server::healthcheck::check(&url),
         Command::Openapi => {
             println!("{}", registry_server::openapi().to_pretty_json()?);
             Ok(())
