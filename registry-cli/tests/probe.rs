@@ -1,5 +1,6 @@
 //! `mcp-reg probe` against a live MCP server: `examples/fixture_server.rs` (rmcp) serving the real
-//! captures in `conformance/real-tools`, over stdio and streamable HTTP, and misbehaving on request.
+//! captures in `conformance/real-tools`, over stdio, streamable HTTP and legacy HTTP+SSE, and
+//! misbehaving on request.
 
 #![allow(clippy::unwrap_used)]
 
@@ -151,10 +152,15 @@ async fn capabilities_decide_what_is_listed() {
 
 /// Starts the fixture in HTTP mode and returns it with its URL.
 fn http_fixture(extra: &[&str], name: &str) -> (std::process::Child, String) {
+    served_fixture("--http", extra, name)
+}
+
+/// Starts the fixture in `mode` (`--http` or `--sse`) and returns it with its URL.
+fn served_fixture(mode: &str, extra: &[&str], name: &str) -> (std::process::Child, String) {
     let path = capture(name);
     let mut child = Command::new(fixture())
         .args([
-            "--http",
+            mode,
             "--capture",
             path.to_str().unwrap(),
             "--page-size",
@@ -212,21 +218,132 @@ async fn http_status_errors_are_reported_with_status_and_body() {
 }
 
 #[tokio::test]
-async fn legacy_sse_and_bad_urls_fail_clearly() {
-    let sse = ProbeTarget::Url {
-        url: "http://127.0.0.1:9/sse".to_owned(),
+async fn legacy_sse_round_trips_real_captures_with_headers() {
+    for name in [
+        "server-everything@2026.1.26.json",
+        "server-everything@0.6.2.json",
+        "server-memory@2026.8.31.json",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let closed = dir.path().join("closed");
+        let (mut server, url) = served_fixture(
+            "--sse",
+            &[
+                "--require-header",
+                "X-Test=1",
+                "--closed-file",
+                closed.to_str().unwrap(),
+            ],
+            name,
+        );
+        assert!(url.ends_with("/sse"), "{url}");
+        let target = ProbeTarget::Url {
+            url: url.clone(),
+            transport: RemoteTransport::Sse,
+            headers: vec![("X-Test".to_owned(), "1".to_owned())],
+        };
+        let result = probe(target, &quick()).await;
+        // The probe closed its event stream when it was done.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !closed.exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let stream_closed = closed.exists();
+        // Without the header the stream itself is refused, with the status and body.
+        let bare = ProbeTarget::Url {
+            url,
+            transport: RemoteTransport::Sse,
+            headers: Vec::new(),
+        };
+        let refused = probe(bare, &quick()).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let surface = result.unwrap();
+        assert!(stream_closed, "{name}: the event stream stayed open");
+        let expected = load(name);
+        assert_eq!(surface, expected, "{name}");
+        assert_eq!(surface.digest().unwrap(), expected.digest().unwrap());
+        let err = refused.unwrap_err();
+        assert!(
+            matches!(err, ProbeError::HttpStatus { status: 401, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("header X-Test missing"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn legacy_sse_refuses_a_cross_origin_endpoint() {
+    // Same host, another port: a different origin, so no message (or header) may go there.
+    let (mut server, url) = served_fixture(
+        "--sse",
+        &["--endpoint-origin", "http://127.0.0.1:1"],
+        "server-memory@0.6.2.json",
+    );
+    let target = ProbeTarget::Url {
+        url: url.clone(),
+        transport: RemoteTransport::Sse,
+        headers: vec![("Authorization".to_owned(), "Bearer secret".to_owned())],
+    };
+    let started = Instant::now();
+    let err = probe(target, &quick()).await.unwrap_err();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(matches!(err, ProbeError::Protocol { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("http://127.0.0.1:1/messages"), "{message}");
+    assert!(message.contains("refusing"), "{message}");
+    assert!(!message.contains('\n'));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn legacy_sse_without_endpoint_times_out() {
+    let (mut server, url) = served_fixture("--sse", &["--no-endpoint"], "server-memory@0.6.2.json");
+    let options = ProbeOptions {
+        timeout: Duration::from_secs(20),
+        request_timeout: Duration::from_secs(1),
+        ..ProbeOptions::default()
+    };
+    let target = ProbeTarget::Url {
+        url,
         transport: RemoteTransport::Sse,
         headers: Vec::new(),
     };
-    let err = probe(sse, &quick()).await.unwrap_err();
-    assert!(matches!(err, ProbeError::Unsupported(_)), "{err:?}");
-    let refused = ProbeTarget::Url {
-        url: "http://127.0.0.1:1/mcp".to_owned(),
-        transport: RemoteTransport::StreamableHttp,
+    let started = Instant::now();
+    let err = probe(target, &options).await.unwrap_err();
+    let elapsed = started.elapsed();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(
+        matches!(err, ProbeError::Timeout { overall: false, .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "timed out after 1s waiting for the SSE `endpoint` event"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn unreachable_urls_fail_clearly() {
+    for transport in [RemoteTransport::StreamableHttp, RemoteTransport::Sse] {
+        let refused = ProbeTarget::Url {
+            url: "http://127.0.0.1:1/mcp".to_owned(),
+            transport,
+            headers: Vec::new(),
+        };
+        let err = probe(refused, &quick()).await.unwrap_err();
+        assert!(matches!(err, ProbeError::Connect { .. }), "{err:?}");
+    }
+    let bad = ProbeTarget::Url {
+        url: "ftp://127.0.0.1/sse".to_owned(),
+        transport: RemoteTransport::Sse,
         headers: Vec::new(),
     };
-    let err = probe(refused, &quick()).await.unwrap_err();
-    assert!(matches!(err, ProbeError::Connect { .. }), "{err:?}");
+    let err = probe(bad, &quick()).await.unwrap_err();
+    assert!(matches!(err, ProbeError::InvalidTarget(_)), "{err:?}");
 }
 
 /// Probes a misbehaving fixture, checks the error and that no process is left.

@@ -36,23 +36,7 @@ impl TapClient {
         connect_timeout: std::time::Duration,
         tap: Tap,
     ) -> Result<Self, ProbeError> {
-        // reqwest is built without a bundled crypto provider; ring is the one the workspace has.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut defaults = HeaderMap::new();
-        for (name, value) in headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                ProbeError::InvalidTarget(format!("`{name}` is not a valid HTTP header name"))
-            })?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                ProbeError::InvalidTarget(format!("the value of header `{name}` is not valid"))
-            })?;
-            defaults.insert(name, value);
-        }
-        let client = reqwest::Client::builder()
-            .default_headers(defaults)
-            .connect_timeout(connect_timeout)
-            .build()
-            .map_err(|err| ProbeError::InvalidTarget(format!("cannot set up HTTP: {err}")))?;
+        let client = build_client(headers, connect_timeout)?;
         Ok(Self {
             client,
             tap,
@@ -96,17 +80,60 @@ impl TapClient {
     }
 
     fn connect_error(&self, err: &reqwest::Error) {
-        let detail = if err.is_timeout() {
-            "timed out".to_owned()
-        } else if err.is_connect() {
-            "connection failed".to_owned()
-        } else {
-            err.to_string()
-        };
-        self.tap.fail(ProbeError::Connect {
-            url: self.url.to_string(),
-            detail: root_cause(err).map_or(detail.clone(), |cause| format!("{detail}: {cause}")),
-        });
+        self.tap.fail(connect_error(&self.url, err));
+    }
+}
+
+/// A reqwest client that sends `headers` (`--header`) on every request.
+pub(crate) fn build_client(
+    headers: &[(String, String)],
+    connect_timeout: std::time::Duration,
+) -> Result<reqwest::Client, ProbeError> {
+    // reqwest is built without a bundled crypto provider; ring is the one the workspace has.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut defaults = HeaderMap::new();
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ProbeError::InvalidTarget(format!("`{name}` is not a valid HTTP header name"))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            ProbeError::InvalidTarget(format!("the value of header `{name}` is not valid"))
+        })?;
+        defaults.insert(name, value);
+    }
+    reqwest::Client::builder()
+        .default_headers(defaults)
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|err| ProbeError::InvalidTarget(format!("cannot set up HTTP: {err}")))
+}
+
+/// A reqwest failure as a one-line [`ProbeError::Connect`].
+pub(crate) fn connect_error(url: &str, err: &reqwest::Error) -> ProbeError {
+    let detail = if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        err.to_string()
+    };
+    ProbeError::Connect {
+        url: url.to_owned(),
+        detail: root_cause(err).map_or(detail.clone(), |cause| format!("{detail}: {cause}")),
+    }
+}
+
+/// An HTTP error status as a one-line [`ProbeError::HttpStatus`], quoting the start of the body.
+pub(crate) fn status_error(url: &str, status: reqwest::StatusCode, body: &[u8]) -> ProbeError {
+    let mut text = String::from_utf8_lossy(body).trim().to_owned();
+    if text.len() > BODY_PREVIEW {
+        text = preview(text.as_bytes());
+    }
+    ProbeError::HttpStatus {
+        url: url.to_owned(),
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("").to_owned(),
+        body: text.replace(['\n', '\r'], " "),
     }
 }
 
@@ -118,7 +145,7 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     Some(source.to_string())
 }
 
-fn is_media(response: &reqwest::Response, media: &str) -> bool {
+pub(crate) fn is_media(response: &reqwest::Response, media: &str) -> bool {
     response
         .headers()
         .get(CONTENT_TYPE)
@@ -170,16 +197,7 @@ impl StreamableHttpClient for TapClient {
                 self.tap.observe(&body);
                 return Ok(StreamableHttpPostResponse::Json(message, new_session));
             }
-            let mut text = String::from_utf8_lossy(&body).trim().to_owned();
-            if text.len() > BODY_PREVIEW {
-                text = preview(text.as_bytes());
-            }
-            self.tap.fail(ProbeError::HttpStatus {
-                url: uri.to_string(),
-                status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("").to_owned(),
-                body: text.replace(['\n', '\r'], " "),
-            });
+            self.tap.fail(status_error(&uri, status, &body));
             return Err(StreamableHttpError::UnexpectedServerResponse(Cow::Owned(
                 format!("HTTP {status}"),
             )));

@@ -11,6 +11,7 @@
 //! its whole process group.
 
 mod http;
+mod sse;
 mod stdio;
 mod tap;
 
@@ -314,12 +315,6 @@ async fn probe_url(
     options: &ProbeOptions,
     clock: &Clock,
 ) -> Result<ToolSurface, ProbeError> {
-    if transport == RemoteTransport::Sse {
-        return Err(ProbeError::Unsupported(format!(
-            "{url} uses the legacy SSE transport, which rmcp (the MCP SDK mcp-reg uses) no longer \
-             speaks"
-        )));
-    }
     match reqwest::Url::parse(url) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {}
         _ => {
@@ -329,6 +324,26 @@ async fn probe_url(
         }
     }
     let tap = tap::Tap::default();
+    if transport == RemoteTransport::Sse {
+        let session = step(
+            &tap,
+            clock,
+            sse::ENDPOINT_STEP,
+            Some(options.request_timeout),
+            sse::connect(url, headers, options.request_timeout, &tap),
+        )
+        .await??;
+        let result = Box::pin(run_session(
+            (session.reader, session.writer),
+            &tap,
+            options,
+            clock,
+        ))
+        .await;
+        // Ends the reader (closing the event stream) and the writer.
+        drop(session.tasks);
+        return result;
+    }
     let client = http::TapClient::new(url, headers, options.request_timeout, tap.clone())?;
     let config = StreamableHttpClientTransportConfig::with_uri(url);
     let transport = StreamableHttpClientTransport::with_client(client, config);
