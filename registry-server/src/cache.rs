@@ -62,6 +62,28 @@ struct Entry {
     stored_at: Instant,
     etag: HeaderValue,
     body: Bytes,
+    /// Set by the one request that re-renders the entry once its time-to-live has passed.
+    refreshing: Arc<AtomicBool>,
+}
+
+/// What a lookup found.
+enum Lookup {
+    Fresh(Entry),
+    /// No write was seen since it was rendered, but its time-to-live has passed.
+    Expired(Entry),
+    Miss,
+}
+
+/// Clears an expired entry's `refreshing` flag unless the refresh stored a new entry, so a failed or
+/// abandoned refresh (the client went away) lets the next request try again.
+struct RefreshClaim(Option<Arc<AtomicBool>>);
+
+impl Drop for RefreshClaim {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.store(false, Ordering::Release);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -172,11 +194,17 @@ impl ResponseCache {
             .filter(|_| self.feed_healthy.load(Ordering::Acquire))
     }
 
-    fn lookup(&self, key: &str) -> Option<Entry> {
-        let entry = self.active()?.get(key)?;
-        (entry.generation == self.generation.load(Ordering::Acquire)
-            && entry.stored_at.elapsed() < self.ttl)
-            .then_some(entry)
+    fn lookup(&self, key: &str) -> Lookup {
+        let Some(entry) = self.active().and_then(|entries| entries.get(key)) else {
+            return Lookup::Miss;
+        };
+        if entry.generation != self.generation.load(Ordering::Acquire) {
+            Lookup::Miss
+        } else if entry.stored_at.elapsed() < self.ttl {
+            Lookup::Fresh(entry)
+        } else {
+            Lookup::Expired(entry)
+        }
     }
 
     fn store(&self, key: String, entry: Entry) {
@@ -199,9 +227,22 @@ pub async fn serve_cached(State(state): State<AppState>, request: Request, next:
         .map_or_else(|| request.uri().path(), |pq| pq.as_str())
         .to_owned();
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
-    if let Some(entry) = cache.lookup(&key) {
-        state.metrics.cache_lookup("hit");
-        return cached_response(&entry, if_none_match.as_ref(), "hit");
+    let mut claim = RefreshClaim(None);
+    match cache.lookup(&key) {
+        Lookup::Fresh(entry) => {
+            state.metrics.cache_lookup("hit");
+            return cached_response(&entry, if_none_match.as_ref(), "hit");
+        }
+        // Expired by age only: one request re-renders it while the others keep getting the old copy
+        // for those few milliseconds, so an expiry never stalls every client at once.
+        Lookup::Expired(entry) => {
+            if entry.refreshing.swap(true, Ordering::AcqRel) {
+                state.metrics.cache_lookup("hit");
+                return cached_response(&entry, if_none_match.as_ref(), "hit");
+            }
+            claim.0 = Some(entry.refreshing);
+        }
+        Lookup::Miss => {}
     }
     state.metrics.cache_lookup("miss");
     // Read before rendering: a write that lands during rendering bumps past it, so the entry dies.
@@ -229,8 +270,11 @@ pub async fn serve_cached(State(state): State<AppState>, request: Request, next:
         stored_at: Instant::now(),
         etag: etag_of(&body),
         body,
+        refreshing: Arc::new(AtomicBool::new(false)),
     };
     cache.store(key, entry.clone());
+    // The old entry is replaced; its flag no longer matters.
+    claim.0 = None;
     let mut response = cached_response(&entry, if_none_match.as_ref(), "miss");
     copy_missing_headers(&parts.headers, response.headers_mut());
     response
@@ -345,23 +389,26 @@ mod tests {
             stored_at: Instant::now(),
             etag: etag_of(b"{}"),
             body: Bytes::from_static(b"{}"),
+            refreshing: Arc::new(AtomicBool::new(false)),
         };
+        let fresh =
+            |cache: &ResponseCache, key: &str| matches!(cache.lookup(key), Lookup::Fresh(_));
         cache.store("/a".to_owned(), entry(0));
-        assert!(cache.lookup("/a").is_some());
+        assert!(fresh(&cache, "/a"));
         cache.invalidate();
-        assert!(cache.lookup("/a").is_none());
+        assert!(matches!(cache.lookup("/a"), Lookup::Miss));
 
         cache.store("/a".to_owned(), entry(1));
-        assert!(cache.lookup("/a").is_some());
+        assert!(fresh(&cache, "/a"));
         cache.on_change_signal(ChangeSignal::Lost);
         cache.store("/a".to_owned(), entry(2));
         assert!(
-            cache.lookup("/a").is_none(),
+            matches!(cache.lookup("/a"), Lookup::Miss),
             "bypassed while the feed is down"
         );
         cache.on_change_signal(ChangeSignal::Listening);
         assert!(
-            cache.lookup("/a").is_none(),
+            matches!(cache.lookup("/a"), Lookup::Miss),
             "entries from before the outage are gone"
         );
 
@@ -371,7 +418,35 @@ mod tests {
         });
         short_lived.store("/b".to_owned(), entry(0));
         std::thread::sleep(Duration::from_millis(5));
-        assert!(short_lived.lookup("/b").is_none(), "expired by ttl");
+        assert!(
+            matches!(short_lived.lookup("/b"), Lookup::Expired(_)),
+            "expired by ttl"
+        );
+        short_lived.invalidate();
+        assert!(
+            matches!(short_lived.lookup("/b"), Lookup::Miss),
+            "a write beats age"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_refresh_lets_the_next_request_try() {
+        let flag = Arc::new(AtomicBool::new(false));
+        assert!(
+            !flag.swap(true, Ordering::AcqRel),
+            "the first request claims the refresh"
+        );
+        assert!(
+            flag.swap(true, Ordering::AcqRel),
+            "the others keep serving the old copy"
+        );
+        drop(RefreshClaim(Some(Arc::clone(&flag))));
+        assert!(
+            !flag.load(Ordering::Acquire),
+            "dropping an unfinished claim releases it"
+        );
+        let done = RefreshClaim(None);
+        drop(done);
     }
 
     #[test]
