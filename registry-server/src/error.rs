@@ -195,6 +195,9 @@ impl From<StoreError> for ApiError {
             } => Self::Conflict(format!(
                 "cannot publish duplicate version: `{server_name}` version `{version}` (or one with the same semver precedence) is already published; versions are immutable, so publish a new version"
             )),
+            StoreError::RemoteUrlTaken { url, server_name } => Self::Conflict(format!(
+                "remote URL `{url}` is already used by server `{server_name}`; a remote endpoint belongs to one server name (deleted versions release their URLs)"
+            )),
             StoreError::Unavailable(reason) => Self::Unavailable(reason),
             other => Self::Internal(other.into()),
         }

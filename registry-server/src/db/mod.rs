@@ -302,6 +302,9 @@ pub enum StoreError {
         server_name: String,
         version: String,
     },
+    /// A remote URL of the new version is in use by another server (a live version of it).
+    #[error("remote URL `{url}` is already used by server `{server_name}`")]
+    RemoteUrlTaken { url: String, server_name: String },
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     #[error("stored data is inconsistent: {0}")]

@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 use super::shared::{
     BatchPlan, Filters, LatestMoves, NewVersion, SearchTerm, StoredVersion, acquire_timeout,
     connection_error, cursor_position, cursor_ranked, duplicate_error, json_array, max_connections,
-    new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
+    new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, remote_urls,
+    touched_names,
 };
 use super::{
     AuditEntry, AuditQuery, ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page,
@@ -145,6 +146,24 @@ impl PgStore {
         // The server's row lock (taken again, as a no-op, by `write_batch`) keeps every other writer of
         // this server out between the gate's reading of the history and the insert.
         lock_servers(&mut tx, &[name]).await?;
+        let urls = remote_urls(manifest);
+        if !urls.is_empty() {
+            let taken = sqlx::query(
+                "select r.url, v.server_name from remote_urls r \
+                 join server_versions v on v.id = r.version_id \
+                 where r.url = any($1) and v.server_name <> $2 and v.status <> 'deleted' limit 1",
+            )
+            .bind(&urls)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = taken {
+                return Err(StoreError::RemoteUrlTaken {
+                    url: row.try_get(0)?,
+                    server_name: row.try_get(1)?,
+                });
+            }
+        }
         let rows = sqlx::query(
             "select version, status, manifest from server_versions where server_name = $1 \
              order by published_at, id",
@@ -629,6 +648,38 @@ async fn listen_for_changes(
     }
 }
 
+/// Records the remote URLs of freshly inserted versions.
+async fn insert_remote_urls(
+    tx: &mut PgConnection,
+    rows: &[NewVersion<'_>],
+) -> Result<(), StoreError> {
+    let mut names = Vec::new();
+    let mut keys = Vec::new();
+    let mut urls = Vec::new();
+    for row in rows {
+        for url in remote_urls(row.manifest) {
+            names.push(row.manifest.name().as_str());
+            keys.push(row.precedence_key.as_str());
+            urls.push(url);
+        }
+    }
+    if urls.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "insert into remote_urls (url, version_id) \
+         select r.url, v.id from unnest($1::text[], $2::text[], $3::text[]) as r (server_name, precedence_key, url) \
+         join server_versions v on v.server_name = r.server_name and v.precedence_key = r.precedence_key \
+         on conflict do nothing",
+    )
+    .bind(&names)
+    .bind(&keys)
+    .bind(&urls)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Creates the `servers` rows of `names` if needed and locks them, in name order.
 async fn lock_servers(tx: &mut PgConnection, names: &[&str]) -> Result<(), StoreError> {
     // Creating the rows first means a new server is locked like an existing one; a concurrent creator of
@@ -686,6 +737,7 @@ async fn write_batch<'m>(
         insert_versions(tx, chunk, &documents, now)
             .await
             .map_err(|err| map_duplicate(err, chunk[0].manifest))?;
+        insert_remote_urls(tx, chunk).await?;
     }
     if !plan.inserts.is_empty() {
         notify_change(tx, origin).await?;

@@ -420,6 +420,20 @@ pub(super) struct NewVersion<'m> {
     pub is_latest: bool,
 }
 
+/// The concrete remote URLs of a manifest; templated ones (`{var}`) name no single endpoint.
+pub(super) fn remote_urls(manifest: &Manifest) -> Vec<&str> {
+    let mut urls: Vec<&str> = manifest
+        .server()
+        .remotes()
+        .iter()
+        .filter_map(|remote| remote.url.as_deref())
+        .filter(|url| !url.contains('{'))
+        .collect();
+    urls.sort_unstable();
+    urls.dedup();
+    urls
+}
+
 /// Everything one write transaction does, decided before its first write.
 #[derive(Debug, Default)]
 pub(super) struct BatchPlan<'m> {

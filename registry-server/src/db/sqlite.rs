@@ -28,7 +28,8 @@ use time::OffsetDateTime;
 use super::shared::{
     Filters, LatestMoves, NewVersion, SearchTerm, StoredVersion, acquire_timeout, connection_error,
     cursor_position, cursor_ranked, duplicate_error, json_array, json_string, max_connections,
-    new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, touched_names,
+    new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, remote_urls,
+    touched_names,
 };
 use super::{
     AuditEntry, AuditQuery, DatabaseConfig, ImportOutcome, ListQuery, Page, PublishedVersion,
@@ -147,6 +148,25 @@ impl SqliteStore {
         // reading of the history and the insert.
         let mut tx = self.begin_write().await?;
         let name = manifest.name().as_str();
+        let urls = remote_urls(manifest);
+        if !urls.is_empty() {
+            let taken = sqlx::query(
+                "select r.url, v.server_name from remote_urls r \
+                 join server_versions v on v.id = r.version_id \
+                 where r.url in (select value from json_each(?1)) and v.server_name <> ?2 \
+                 and v.status <> 'deleted' limit 1",
+            )
+            .bind(json_array(urls.iter().copied()))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = taken {
+                return Err(StoreError::RemoteUrlTaken {
+                    url: row.try_get(0)?,
+                    server_name: row.try_get(1)?,
+                });
+            }
+        }
         let rows = sqlx::query(
             "select version, status, manifest from server_versions where server_name = ?1 \
              order by published_at, id",
@@ -622,6 +642,7 @@ async fn write_batch<'m>(
             None => err,
         });
     }
+    insert_remote_urls(tx, &plan.inserts).await?;
     Ok(Written {
         latest_inserted: plan.inserts.iter().map(|row| row.is_latest).collect(),
         duplicates: plan.duplicates,
@@ -754,6 +775,40 @@ async fn insert_versions(
         }
         insert.execute(&mut *tx).await?;
     }
+    Ok(())
+}
+
+/// Records the remote URLs of freshly inserted versions.
+async fn insert_remote_urls(
+    tx: &mut SqliteConnection,
+    rows: &[NewVersion<'_>],
+) -> Result<(), StoreError> {
+    let triples: Vec<[&str; 3]> = rows
+        .iter()
+        .flat_map(|row| {
+            remote_urls(row.manifest).into_iter().map(move |url| {
+                [
+                    row.manifest.name().as_str(),
+                    row.precedence_key.as_str(),
+                    url,
+                ]
+            })
+        })
+        .collect();
+    if triples.is_empty() {
+        return Ok(());
+    }
+    let triples = serde_json::to_string(&triples)
+        .map_err(|err| StoreError::Corrupt(format!("remote URLs: {err}")))?;
+    sqlx::query(
+        "insert or ignore into remote_urls (url, version_id) \
+         select json_extract(r.value, '$[2]'), v.id from json_each(?1) r \
+         join server_versions v on v.server_name = json_extract(r.value, '$[0]') \
+         and v.precedence_key = json_extract(r.value, '$[1]')",
+    )
+    .bind(triples)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
