@@ -184,6 +184,25 @@ impl FromRequestParts<AppState> for Publisher {
                     "Invalid Authorization header format. Expected 'Bearer <token>'".to_owned(),
                 )
             })?;
+        // A registry JWT from an `/auth/*` exchange: verified by signature, no database lookup.
+        if !token.starts_with(TOKEN_PREFIX) && crate::auth_exchange::jwt::looks_like_jwt(token) {
+            let claims = state
+                .config
+                .auth
+                .key
+                .verify(token, crate::auth_exchange::now_unix())
+                .map_err(|reason| {
+                    ApiError::Unauthorized(format!("Invalid registry token: {reason}"))
+                })?;
+            let token_id = format!("{}:{}", claims.auth_method, claims.auth_method_sub);
+            if let Some(audit) = parts.extensions.get::<crate::audit::AuditSlot>() {
+                audit.actor(format!("jwt:{token_id}"));
+            }
+            return Ok(Self {
+                token_id,
+                permissions: claims.permissions,
+            });
+        }
         let record = state
             .store
             .find_token(&hash_secret(token))

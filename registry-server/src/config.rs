@@ -53,6 +53,10 @@ pub struct ServeArgs {
     pub no_migrate: bool,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub auth: crate::auth_exchange::AuthArgs,
+    #[command(flatten)]
+    pub ownership: Box<crate::ownership::OwnershipArgs>,
 }
 
 /// Request handling settings.
@@ -117,6 +121,10 @@ pub struct ServerConfig {
     pub cache: CacheConfig,
     pub trust_forwarded_for: bool,
     pub rate_limits: RateLimits,
+    /// The `/auth/*` exchanges and the key of registry tokens (default: a random key).
+    pub auth: crate::auth_exchange::AuthExchangeConfig,
+    /// Package ownership verification at publish (default: off).
+    pub ownership: crate::ownership::OwnershipConfig,
 }
 
 impl Default for ServerConfig {
@@ -145,6 +153,8 @@ impl From<&HttpArgs> for ServerConfig {
                 writes_per_ip: args.write_limit_per_ip,
                 reads_per_ip: args.read_limit_per_ip,
             },
+            auth: crate::auth_exchange::AuthExchangeConfig::default(),
+            ownership: crate::ownership::OwnershipConfig::default(),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod auth_exchange;
 pub mod cache;
 pub mod compat;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod import;
 pub mod metrics;
 pub mod mirror;
 pub mod openapi;
+pub mod ownership;
 pub mod rate_limit;
 pub mod router;
 pub mod state;

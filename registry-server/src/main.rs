@@ -112,7 +112,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
             let address = listener.local_addr()?;
-            let state = AppState::new(store, ServerConfig::from(&args.http));
+            let config = ServerConfig {
+                auth: args.auth.to_config()?,
+                ownership: args.ownership.to_config(),
+                ..ServerConfig::from(&args.http)
+            };
+            let state = AppState::new(store, config);
             eprintln!(
                 "mcp-reg registry listening on http://{address} (API: http://{address}/v0.1/servers, docs: http://{address}/docs)"
             );

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use crate::audit;
 use crate::cache;
 use crate::error::ApiError;
-use crate::handlers::{audit as audit_log, compat, health, publish, servers, status};
+use crate::handlers::{audit as audit_log, auth, compat, health, publish, servers, status};
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
 use crate::rate_limit;
@@ -53,6 +53,11 @@ fn other_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ping))
         .routes(routes!(health::version))
         .routes(routes!(health::health))
+        // Namespace authentication: proofs exchanged for registry tokens.
+        .routes(routes!(auth::exchange_github_oidc))
+        .routes(routes!(auth::exchange_github_token))
+        .routes(routes!(auth::exchange_http_proof))
+        .routes(routes!(auth::exchange_dns_proof))
 }
 
 /// The API routes, relative to a version prefix; with `state`, the cache layers are applied.

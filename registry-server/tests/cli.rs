@@ -424,3 +424,35 @@ fn three_replicas_share_one_postgres() {
         assert!(replica.terminate().success());
     }
 }
+
+/// The serve flags of the ownership checks reach the running server (a package registry that cannot be
+/// reached makes the publish a 503, not a silent pass).
+#[test]
+fn serve_flags_configure_package_ownership_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = run(
+        &["token", "create", "--publish", "io.github.alice/*"],
+        dir.path(),
+    );
+    let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let running = Running::start_with(&[
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--verify-packages",
+        "npm",
+        "--npm-registry-url",
+        "http://127.0.0.1:9",
+    ]);
+    let manifest = r#"{"name":"io.github.alice/weather","description":"Weather","version":"1.0.0",
+        "packages":[{"registryType":"npm","identifier":"@alice/weather","version":"1.0.0","transport":{"type":"stdio"}}]}"#;
+    let (status, body) = http(
+        &running.address,
+        "POST",
+        "/v0.1/publish",
+        Some(&token),
+        manifest,
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("npm"), "{body}");
+    assert!(running.terminate().success());
+}

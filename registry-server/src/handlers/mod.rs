@@ -1,6 +1,7 @@
 //! HTTP handlers: extract, validate, one store call, map to the wire type. Nothing else.
 
 pub mod audit;
+pub mod auth;
 pub mod compat;
 pub mod health;
 pub mod publish;

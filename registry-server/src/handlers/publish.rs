@@ -11,6 +11,7 @@ use crate::compat;
 use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
 use crate::extract::RawBody;
 use crate::handlers::TAG_PUBLISH;
+use crate::ownership;
 use crate::state::AppState;
 use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
 
@@ -35,7 +36,8 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
         (status = 403, description = "The token may not publish this name", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The version is already published, or breaks compatibility without the bump it needs (the report is in the body)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "The manifest is invalid; `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "The manifest is invalid, or a package does not carry its ownership marker (`--verify-packages`); `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "A package registry could not be reached to verify ownership; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 pub async fn publish_version(
@@ -43,7 +45,7 @@ pub async fn publish_version(
     audit: AuditSlot,
     publisher: Publisher,
     RawBody(body): RawBody,
-) -> ApiResult<Json<ServerResponse>> {
+) -> axum::response::Result<Json<ServerResponse>> {
     let request = PublishRequest::from_body(&body)?;
     // Authorize on the name before judging the rest, so a caller learns nothing about names it may
     // not publish; an unreadable name is left to validation.
@@ -54,17 +56,28 @@ pub async fn publish_version(
     let manifest = match Manifest::parse(request.manifest, &state.config.policy) {
         Ok(manifest) => manifest,
         Err(SchemaError::Invalid(report)) => {
-            return Err(ApiError::invalid_manifest(&report).under_pointer(request.pointer_prefix));
+            return Err(ApiError::invalid_manifest(&report)
+                .under_pointer(request.pointer_prefix)
+                .into());
         }
-        Err(other) => return Err(ApiError::Internal(other.into())),
+        Err(other) => return Err(ApiError::Internal(other.into()).into()),
     };
     publisher.require_publish(manifest.name().as_str())?;
+    // Package ownership (enabled registry types only): 422 when a marker is missing, 503 when a
+    // package registry cannot answer.
+    ownership::check_publish(
+        manifest.server(),
+        &state.config.ownership,
+        request.pointer_prefix,
+    )
+    .await?;
     let gated = state
         .store
         .publish_gated(&manifest, |history| {
             compat::gate_publish(&manifest, history, &request.acknowledge)
         })
-        .await?;
+        .await
+        .map_err(ApiError::from)?;
     let record = gated.map_err(|refusal| ApiError::Incompatible(refusal.0))?;
     tracing::info!(
         server.name = %record.server_name,
