@@ -5,6 +5,8 @@ use clap::{ArgAction, Parser, Subcommand};
 use crate::commands::check::CheckArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::diff::DiffArgs;
+use crate::commands::doctor::DoctorArgs;
+use crate::commands::init::InitArgs;
 use crate::commands::install::InstallArgs;
 use crate::commands::list::ListArgs;
 use crate::commands::login::LoginArgs;
@@ -15,6 +17,7 @@ use crate::commands::search::SearchArgs;
 use crate::commands::show::ShowArgs;
 use crate::commands::status::StatusArgs;
 use crate::commands::uninstall::UninstallArgs;
+use crate::commands::upgrade::UpgradeArgs;
 use crate::commands::validate::ValidateArgs;
 use crate::commands::versions::VersionsArgs;
 
@@ -55,7 +58,10 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check a server.json locally against the official schema and registry rules.
+    /// Write a server.json from package.json, pyproject.toml or Cargo.toml in this directory.
+    Init(InitArgs),
+    /// Check a server.json against the official schema and registry rules (and the registry's own
+    /// validation when one is configured).
     Validate(ValidateArgs),
     /// Compare two versions of a server's tool surface and report the semver bump they need
     /// (exit 0 compatible, 100 incompatible, 101 could not run).
@@ -74,6 +80,10 @@ pub enum Command {
     Install(InstallArgs),
     /// Remove a server mcp-reg installed.
     Uninstall(UninstallArgs),
+    /// Show the compatibility report of an installed server's latest version, and install it.
+    Upgrade(UpgradeArgs),
+    /// Check this machine: runtimes on PATH, host config files, disabled entries.
+    Doctor(DoctorArgs),
     /// List what mcp-reg installed, and where.
     List(ListArgs),
     /// Store a publish token for the registry.

@@ -2,134 +2,17 @@
 //! The registry commands end to end: the real registry (embedded SQLite in a temp dir) on a loopback
 //! port, driven by the real `mcp-reg` binary with config, data and home dirs in temp dirs.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::Duration;
 
-use assert_cmd::Command;
-use registry_server::auth::{Action, Permission, issue_token};
-use registry_server::config::ServerConfig;
-use registry_server::db::{DatabaseConfig, Store};
-use registry_server::{AppState, serve};
 use serde_json::{Value, json};
-use tempfile::TempDir;
+
+use common::{Registry, User, login, ok, text, write_json};
 
 const CAPTURE: &str = "/work/shared/conformance/real-tools/server-memory@2026.7.4.json";
 const NAME: &str = "io.github.acme/memory";
-
-/// A running registry; stops when dropped.
-struct Registry {
-    url: String,
-    token: String,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-    _runtime: tokio::runtime::Runtime,
-    _data: TempDir,
-}
-
-impl Registry {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let data_dir = data.path().to_path_buf();
-        let (url, token) = runtime.block_on(async move {
-            let store = Store::connect(&DatabaseConfig {
-                database_url: None,
-                data_dir: Some(data_dir),
-                max_connections: 4,
-                acquire_timeout: Duration::from_secs(5),
-            })
-            .await
-            .unwrap();
-            store.migrate().await.unwrap();
-            let issued = issue_token(&[Permission::new(Action::Publish, "*")], None).unwrap();
-            store.insert_token(&issued.record).await.unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let address = listener.local_addr().unwrap();
-            let state = AppState::new(store, ServerConfig::default());
-            tokio::spawn(serve(listener, state, async {
-                let _ = rx.await;
-            }));
-            (format!("http://{address}"), issued.secret)
-        });
-        Self {
-            url,
-            token,
-            _shutdown: tx,
-            _runtime: runtime,
-            _data: data,
-        }
-    }
-}
-
-/// The user's machine: config, data and home dirs.
-struct User {
-    root: TempDir,
-}
-
-impl User {
-    fn new() -> Self {
-        Self {
-            root: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.path().join(rel)
-    }
-
-    fn home(&self) -> PathBuf {
-        self.path("home")
-    }
-
-    fn cmd(&self, registry: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-reg"));
-        std::fs::create_dir_all(self.home()).unwrap();
-        cmd.env("MCP_REG_CONFIG_DIR", self.path("config"))
-            .env("MCP_REG_DATA_DIR", self.path("data"))
-            .env("HOME", self.home())
-            .env("XDG_CONFIG_HOME", self.home().join(".config"))
-            .env("MCP_REG_REGISTRY", registry)
-            .current_dir(self.home());
-        for var in [
-            "XDG_DATA_HOME",
-            "CLAUDE_CONFIG_DIR",
-            "CODEX_HOME",
-            "OPENCODE_CONFIG",
-            "APPDATA",
-            "LOCALAPPDATA",
-            "NO_COLOR",
-            "CLICOLOR_FORCE",
-            "COLUMNS",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd
-    }
-
-    fn run(&self, registry: &str, args: &[&str]) -> Output {
-        self.cmd(registry).args(args).output().unwrap()
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stdout:\n{}\nstderr:\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
 
 /// A server.json for `name` at `version` (npm package, stdio, one required env var).
 fn manifest(name: &str, version: &str, description: &str) -> Value {
@@ -152,11 +35,6 @@ fn manifest(name: &str, version: &str, description: &str) -> Value {
     })
 }
 
-fn write_json(path: &Path, value: &Value) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
-}
-
 /// The real capture, copied; optionally without one tool.
 fn surface(dir: &Path, file: &str, without: Option<&str>) -> PathBuf {
     let mut value: Value = serde_json::from_slice(&std::fs::read(CAPTURE).unwrap()).unwrap();
@@ -169,17 +47,6 @@ fn surface(dir: &Path, file: &str, without: Option<&str>) -> PathBuf {
     let path = dir.join(file);
     write_json(&path, &value);
     path
-}
-
-fn login(user: &User, registry: &Registry) {
-    let out = user
-        .cmd(&registry.url)
-        .arg("login")
-        .write_stdin(format!("{}\n", registry.token))
-        .output()
-        .unwrap();
-    ok(&out);
-    assert!(!text(&out.stderr).contains(&registry.token), "token leaked");
 }
 
 fn publish(user: &User, url: &str, version: &str, surface: &Path) -> Output {

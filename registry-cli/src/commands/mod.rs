@@ -3,6 +3,8 @@
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod doctor;
+pub mod init;
 pub mod install;
 pub mod list;
 pub mod login;
@@ -13,6 +15,7 @@ pub mod search;
 pub mod show;
 pub mod status;
 pub mod uninstall;
+pub mod upgrade;
 pub mod validate;
 pub mod versions;
 
@@ -28,7 +31,8 @@ use crate::config::{self, Credentials};
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     let ctx = Ctx::new(cli.global);
     match cli.command {
-        Command::Validate(args) => validate::run(&args),
+        Command::Validate(args) => validate::run(&ctx, &args),
+        Command::Init(args) => init::run(&ctx, &args),
         Command::Check(args) => check::run(&args),
         Command::Probe(args) => probe::run(&args),
         Command::Search(args) => search::run(&ctx, &args),
@@ -37,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::run(&ctx, &args),
         Command::Install(args) => install::run(&ctx, &args),
         Command::Uninstall(args) => uninstall::run(&ctx, &args),
+        Command::Upgrade(args) => upgrade::run(&ctx, &args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::List(args) => list::run(&ctx, &args),
         Command::Login(args) => login::run(&ctx, &args),
         Command::Logout(args) => logout::run(&ctx, &args),

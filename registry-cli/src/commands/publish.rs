@@ -4,6 +4,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
 
 use registry_schema::compat::{self, Report, Side, Verdict};
 use registry_schema::validate::validate_bytes;
@@ -12,7 +15,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::client::{Client, Published};
+use crate::commands::install::parse_pair;
 use crate::commands::{Ctx, JsonFlag, print_json};
+use crate::install::launch::{self, Choice, Platform, Support, Values};
+use crate::probe::{ProbeOptions, ProbeTarget, probe};
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, clap::Args)]
@@ -34,9 +40,16 @@ pub struct PublishArgs {
     /// Fingerprint of an undecidable or warning finding you have reviewed (repeatable).
     #[arg(long = "acknowledge", value_name = "FINGERPRINT")]
     pub acknowledge: Vec<String>,
-    /// Publish without a tool surface, silently (only the manifest is compared).
+    /// Publish without a tool surface (only the manifest is compared). Without it and without
+    /// --surface, the first package this machine can run is probed and its surface embedded.
     #[arg(long)]
     pub no_probe: bool,
+    /// A value the probed package needs (env var, argument or `{variable}`); repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub env: Vec<(String, String)>,
+    /// Give up probing after this many seconds (a first `npx`/`uvx` run may download).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub probe_timeout: u64,
     #[command(flatten)]
     pub output: JsonFlag,
 }
@@ -46,6 +59,8 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
     let mut value = read_json(&args.file, "pass the path of your server.json")?;
     if let Some(path) = &args.surface {
         embed_surface(&mut value, path)?;
+    } else if !args.no_probe && !has_surface(&value) {
+        probe_and_embed(ctx, args, &mut value)?;
     }
     let bytes = serde_json::to_vec(&value)?;
     let (_, validation) = validate_bytes(&bytes, &Policy::lenient());
@@ -86,13 +101,6 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
         }
         None => None,
     };
-    if surface.is_none() && !args.no_probe {
-        ctx.ui.info(&format!(
-            "note: {} carries no tool surface, so only the manifest is compared; probing is skipped: run `mcp-reg probe --manifest {} -o surface.json` and pass `--surface surface.json` (or --no-probe to silence this)",
-            args.file.display(),
-            args.file.display()
-        ));
-    }
 
     let client = ctx.authed_client()?;
     let name = server.name.as_str().to_owned();
@@ -251,6 +259,135 @@ fn preview(
         eprintln!("  {line}");
     }
     Ok(())
+}
+
+fn has_surface(server: &Value) -> bool {
+    server
+        .get("_meta")
+        .and_then(|meta| meta.get(compat::SURFACE_META_KEY))
+        .is_some()
+}
+
+/// Runs the manifest's first package this machine can run and embeds its tool surface; a failure is
+/// the user's to resolve (exit 1), with the two ways around probing in the hint.
+fn probe_and_embed(ctx: &Ctx, args: &PublishArgs, value: &mut Value) -> anyhow::Result<()> {
+    let around = "pass --surface FILE (from `mcp-reg probe`), or --no-probe to publish without a tool surface";
+    let Ok(server) = ServerJson::deserialize(&*value) else {
+        // Validation, next, reports what is wrong with it.
+        return Ok(());
+    };
+    let values: Values = args.env.iter().cloned().collect();
+    // Packages first (the brief of `publish`: what this machine can run), then remotes.
+    let choices = (0..server.packages().len())
+        .map(Choice::Package)
+        .chain((0..server.remotes().len()).map(Choice::Remote));
+    let mut reasons = Vec::new();
+    let mut missing = None;
+    let mut target = None;
+    for choice in choices {
+        let label = match choice {
+            Choice::Package(index) => format!("package #{index}"),
+            Choice::Remote(index) => format!("remote #{index}"),
+            Choice::Auto => continue,
+        };
+        let resolved = launch::select(&server, choice, Support::ALL)
+            .and_then(|choice| launch::resolve(&server, choice, &values, Platform::current()));
+        let spec = match resolved {
+            Ok(resolved) => resolved.spec,
+            Err(err) => {
+                if let crate::install::InstallError::MissingInput { key, .. } = &err {
+                    missing.get_or_insert_with(|| key.clone());
+                }
+                reasons.push(format!("{label}: {err}"));
+                continue;
+            }
+        };
+        if let launch::LaunchSpec::Stdio { command, .. } = &spec
+            && !on_path(command)
+        {
+            reasons.push(format!("{label}: `{command}` is not on PATH"));
+            continue;
+        }
+        match ProbeTarget::from_launch(&spec) {
+            Ok(found) => {
+                target = Some(found);
+                break;
+            }
+            Err(err) => reasons.push(format!("{label}: {err}")),
+        }
+    }
+    let Some(target) = target else {
+        let why = if reasons.is_empty() {
+            "it has no packages and no remotes".to_owned()
+        } else {
+            reasons.join("; ")
+        };
+        return Err(UserError::new(format!(
+            "cannot probe {} for its tool surface: {why}",
+            args.file.display()
+        ))
+        .with_hint(match missing {
+            Some(key) => format!("pass --env {key}=VALUE to run it, or {around}"),
+            None => around.to_owned(),
+        })
+        .into());
+    };
+    ctx.ui.info(&format!("probing {}", target.describe()));
+    let options = ProbeOptions {
+        timeout: Duration::from_secs(args.probe_timeout),
+        ..ProbeOptions::default()
+    };
+    let result = {
+        let _spinner = ctx.ui.spinner("capturing the tool surface");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime.block_on(probe(target, &options))
+    };
+    let surface = result.map_err(|err| {
+        let hint = match err.hint() {
+            Some(hint) => format!("{hint}; or {around}"),
+            None => around.to_owned(),
+        };
+        UserError::new(format!("probing the server failed: {err}")).with_hint(hint)
+    })?;
+    ctx.ui.info(&format!(
+        "captured the tool surface of {} {}",
+        surface.server_info.name, surface.server_info.version
+    ));
+    if let Some(object) = value.as_object_mut() {
+        let meta = object
+            .entry("_meta")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        let Some(meta) = meta.as_object_mut() else {
+            return Err(UserError::new("`_meta` in server.json is not an object")
+                .with_hint("make `_meta` an object (or remove it)")
+                .into());
+        };
+        meta.insert(compat::SURFACE_META_KEY.to_owned(), surface.to_value());
+    }
+    Ok(())
+}
+
+/// Whether `program` can be started: a path that exists, or a name found on `PATH`.
+fn on_path(program: &str) -> bool {
+    let path = Path::new(program);
+    if path.components().count() > 1 {
+        return path.is_file();
+    }
+    let Some(dirs) = std::env::var_os("PATH") else {
+        return false;
+    };
+    let exts: &[&str] = if cfg!(windows) {
+        &["", ".exe", ".cmd", ".bat"]
+    } else {
+        &[""]
+    };
+    std::env::split_paths(&dirs).any(|dir| {
+        exts.iter()
+            .any(|ext| dir.join(format!("{program}{ext}")).is_file())
+    })
 }
 
 fn read_json(path: &Path, hint: &str) -> anyhow::Result<Value> {

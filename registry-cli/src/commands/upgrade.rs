@@ -1,0 +1,216 @@
+//! `mcp-reg upgrade NAME`: compare each installed version of a server with the registry's latest
+//! (the registry's diff report), ask, then install the latest through `install`'s own code path.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+
+use registry_schema::compat::{self, Report, Verdict};
+use serde::Deserialize;
+
+use crate::commands::install::{self, InstallArgs, ScopeArg, install_error, parse_pair};
+use crate::commands::{Ctx, JsonFlag, out};
+use crate::install::{Host, HostEnv, InstallRecord, Scope, installed};
+use crate::{ExitStatus, UserError};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mcp-reg upgrade io.github.acme/memory
+  mcp-reg upgrade memory --host cursor --yes
+
+Without a terminal, --yes is required (the report is printed either way).")]
+pub struct UpgradeArgs {
+    /// The installed server: its full name, or the part after `/` when unique.
+    pub server: String,
+    /// Upgrade only the entries of this host (repeatable).
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// A value for an input the new version needs (values given at install time are not stored).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub env: Vec<(String, String)>,
+    /// Write secrets in plain text into hosts that cannot reference them.
+    #[arg(long)]
+    pub allow_plaintext_secrets: bool,
+}
+
+#[allow(clippy::too_many_lines)] // one linear flow: find, compare, ask, re-install
+pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
+    let store = install::records()?;
+    let mut records = installed(&store, None).map_err(install_error)?;
+    if !args.hosts.is_empty() {
+        let mut ids = Vec::new();
+        for id in &args.hosts {
+            let host = Host::from_id(id).ok_or_else(|| {
+                let all: Vec<&str> = Host::ALL.iter().map(|h| h.id()).collect();
+                UserError::new(format!("unknown host `{id}`"))
+                    .with_hint(format!("use one of: {}", all.join(", ")))
+            })?;
+            ids.push(host.id());
+        }
+        records.retain(|r| ids.contains(&r.host.as_str()));
+    }
+    let name = server_name(&records, &args.server)?;
+    records.retain(|r| r.server == name);
+
+    let client = ctx.client()?;
+    let latest = {
+        let _spinner = ctx.ui.spinner("fetching the latest version");
+        client.version(&name, "latest")?
+    }
+    .ok_or_else(|| {
+        UserError::new(format!("the registry has no `{name}` any more"))
+            .with_hint("check --registry; `mcp-reg uninstall NAME` removes the entries")
+    })?;
+    let target = latest.version().to_owned();
+
+    let stale: Vec<&InstallRecord> = records.iter().filter(|r| r.version != target).collect();
+    if stale.is_empty() {
+        ctx.ui
+            .info(&format!("{name} is up to date ({target}) everywhere"));
+        return Ok(ExitStatus::Success);
+    }
+    let mut froms: Vec<&str> = stale.iter().map(|r| r.version.as_str()).collect();
+    froms.sort_unstable();
+    froms.dedup();
+    let mut breaking = false;
+    for from in &froms {
+        let value = {
+            let _spinner = ctx.ui.spinner("comparing versions");
+            client.diff(&name, from, &target)?
+        };
+        let report = Report::deserialize(&value).map_err(|err| {
+            UserError::new(format!(
+                "the registry's diff is not a compatibility report: {err}"
+            ))
+            .with_hint("check that --registry points at an mcp-reg registry")
+        })?;
+        breaking |= report.verdict == Verdict::Reject;
+        let hosts: Vec<&str> = stale
+            .iter()
+            .filter(|r| r.version == *from)
+            .map(|r| r.host.as_str())
+            .collect();
+        out(&format!(
+            "{name} {from} -> {target} ({}):\n",
+            hosts.join(", ")
+        ))?;
+        out(&compat::render_text(&report))?;
+    }
+    if breaking {
+        ctx.ui
+            .warn("the new version has incompatible changes; check the report before upgrading");
+    }
+
+    if !args.yes {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(UserError::new(format!(
+                "not upgrading {name}: confirmation needed and there is no terminal to ask on"
+            ))
+            .with_hint("read the report above, then run again with --yes")
+            .into());
+        }
+        if !confirm(&format!("upgrade {name} to {target}?"))? {
+            ctx.ui.info("nothing changed");
+            return Ok(ExitStatus::Success);
+        }
+    }
+
+    // Re-install per scope, through `install` (it plans, backs up, writes and records).
+    let user_env = HostEnv::from_process(None).map_err(install_error)?;
+    let project_env =
+        HostEnv::from_process(Some(std::env::current_dir()?)).map_err(install_error)?;
+    let mut by_scope: BTreeMap<u8, (ScopeArg, Vec<String>)> = BTreeMap::new();
+    for record in &stale {
+        let Some(host) = Host::from_id(&record.host) else {
+            ctx.ui.warn(&format!(
+                "skipping unknown host `{}` in the install record",
+                record.host
+            ));
+            continue;
+        };
+        let scope = if same_path(host, Scope::User, &user_env, record) {
+            ScopeArg::User
+        } else if same_path(host, Scope::Project, &project_env, record) {
+            ScopeArg::Project
+        } else {
+            ctx.ui.warn(&format!(
+                "skipping {} ({}): it is a project's config; run `mcp-reg upgrade` from that project",
+                host.name(),
+                record.config.display()
+            ));
+            continue;
+        };
+        let slot = by_scope
+            .entry(u8::from(scope == ScopeArg::Project))
+            .or_insert_with(|| (scope, Vec::new()));
+        if !slot.1.iter().any(|id| id == host.id()) {
+            slot.1.push(host.id().to_owned());
+        }
+    }
+    for (scope, hosts) in by_scope.into_values() {
+        let install_args = InstallArgs {
+            server: format!("{name}@{target}"),
+            hosts,
+            scope,
+            env: args.env.clone(),
+            dry_run: false,
+            yes: true,
+            print: false,
+            force: false,
+            allow_plaintext_secrets: args.allow_plaintext_secrets,
+            output: JsonFlag { json: false },
+        };
+        let status = install::run(ctx, &install_args)?;
+        if status != ExitStatus::Success {
+            return Ok(status);
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The full name `query` means among the installed servers.
+fn server_name(records: &[InstallRecord], query: &str) -> anyhow::Result<String> {
+    if records.iter().any(|r| r.server == query) {
+        return Ok(query.to_owned());
+    }
+    let mut names: Vec<&str> = records
+        .iter()
+        .map(|r| r.server.as_str())
+        .filter(|s| {
+            s.rsplit_once('/')
+                .is_some_and(|(_, local)| local.eq_ignore_ascii_case(query))
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    match names.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(UserError::new(format!("`{query}` is not installed"))
+            .with_hint("see what is installed with `mcp-reg list`")
+            .into()),
+        many => Err(UserError::new(format!(
+            "`{query}` is ambiguous; it matches: {}",
+            many.join(", ")
+        ))
+        .with_hint("use the full name")
+        .into()),
+    }
+}
+
+fn same_path(host: Host, scope: Scope, env: &HostEnv, record: &InstallRecord) -> bool {
+    host.config_path(scope, env)
+        .ok()
+        .and_then(|p| std::path::absolute(p).ok())
+        .is_some_and(|p| p == record.config)
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
