@@ -29,6 +29,8 @@ registry_tests::on_both_engines!(
     http_exchange,
     http_exchange_refuses_ssrf_targets,
     dns_exchange,
+    p384_http_exchange,
+    p384_dns_exchange,
     github_at_exchange,
 );
 
@@ -662,6 +664,196 @@ async fn dns_exchange(db: TestDb) {
             .contains("_mcp-auth.misplaced.org"),
         "{problem}"
     );
+}
+
+// ---- ECDSA P-384 (`k=ecdsap384`) ----
+
+fn p384_signer() -> p384::ecdsa::SigningKey {
+    p384::ecdsa::SigningKey::random(&mut p384::elliptic_curve::rand_core::OsRng)
+}
+
+/// The 49-byte compressed SEC1 point, base64, as `mcp-publisher --algorithm ecdsap384` publishes it.
+fn p384_public(key: &p384::ecdsa::SigningKey) -> String {
+    b64(key.verifying_key().to_encoded_point(true).as_bytes(), false)
+}
+
+fn p384_record(key: &p384::ecdsa::SigningKey) -> String {
+    format!("v=MCPv1; k=ecdsap384; p={}", p384_public(key))
+}
+
+/// A fixed 96-byte `r‖s` signature over SHA-384 of the timestamp, hex.
+fn p384_proof(domain: &str, key: &p384::ecdsa::SigningKey, offset_secs: i64) -> Value {
+    use p384::ecdsa::signature::Signer;
+    let timestamp = timestamp(offset_secs);
+    let signature: p384::ecdsa::Signature = key.sign(timestamp.as_bytes());
+    assert_eq!(signature.to_bytes().len(), 96);
+    json!({
+        "domain": domain,
+        "timestamp": timestamp,
+        "signed_timestamp": hex::encode(signature.to_bytes()),
+    })
+}
+
+/// Records whose `k=ecdsap384` key is unusable: not 49 bytes (an uncompressed point), and 49 bytes
+/// that are not a point on the curve.
+fn malformed_p384_records(key: &p384::ecdsa::SigningKey) -> Vec<String> {
+    let uncompressed = key.verifying_key().to_encoded_point(false);
+    // x = 1: 1 - 3 + b is not a square mod p, so no point has it.
+    let mut off_curve = [0u8; 49];
+    off_curve[0] = 2;
+    off_curve[48] = 1;
+    vec![
+        format!(
+            "v=MCPv1; k=ecdsap384; p={}",
+            b64(uncompressed.as_bytes(), false)
+        ),
+        format!("v=MCPv1; k=ecdsap384; p={}", b64(&off_curve, false)),
+    ]
+}
+
+fn assert_tried(problem: &Value, fingerprint: &str) {
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("tried"), "{problem}");
+    assert!(detail.contains(fingerprint), "{problem}");
+}
+
+async fn p384_http_exchange(db: TestDb) {
+    let key = p384_signer();
+    let ed_key = signer(5);
+    let host = well_known_host(format!("{}\n{}\n", record(&ed_key), p384_record(&key))).await;
+    let bad_key = p384_signer();
+    let malformed_host = well_known_host(malformed_p384_records(&bad_key).join("\n")).await;
+    let app = app_with(
+        db,
+        AuthExchangeConfig {
+            allow_private_targets: true,
+            resolve_overrides: vec![
+                ("example.com".to_owned(), host),
+                ("malformed.example.com".to_owned(), malformed_host),
+            ],
+            ..auth_config()
+        },
+    )
+    .await;
+    // A P-384 key next to an Ed25519 one: each verifies its own signatures.
+    let response = post(&app, "/v0.1/auth/http", &p384_proof("example.com", &key, 0)).await;
+    let (claims, resources) = granted(&response);
+    assert_eq!(resources, ["com.example/*"]);
+    assert_eq!(claims.auth_method_sub, "example.com");
+    let token = response.json()["registry_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(&token, &manifest("com.example/p384", "1.0.0"))
+        .await
+        .ok();
+    post(&app, "/v0.1/auth/http", &proof("example.com", &ed_key, 0))
+        .await
+        .ok();
+
+    // Wrong P-384 key: 401 listing both fingerprints tried.
+    let problem = post(
+        &app,
+        "/v0.1/auth/http",
+        &p384_proof("example.com", &p384_signer(), 0),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    assert_tried(&problem, &format!("ecdsap384:{}", &p384_public(&key)[..8]));
+    assert_tried(
+        &problem,
+        &format!("ed25519:{}", &b64(ed_key.public_key().as_ref(), false)[..8]),
+    );
+    // A P-384 signature over another timestamp, and one in ASN.1 DER rather than r‖s.
+    let mut replay = p384_proof("example.com", &key, 0);
+    replay["timestamp"] = json!(timestamp(-1));
+    post(&app, "/v0.1/auth/http", &replay)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let mut der = p384_proof("example.com", &key, 0);
+    let raw = hex::decode(der["signed_timestamp"].as_str().unwrap()).unwrap();
+    let signature = p384::ecdsa::Signature::from_slice(&raw).unwrap();
+    der["signed_timestamp"] = json!(hex::encode(signature.to_der().as_bytes()));
+    post(&app, "/v0.1/auth/http", &der)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+
+    // Malformed P-384 keys: 401 saying why, as for a malformed Ed25519 key.
+    let problem = post(
+        &app,
+        "/v0.1/auth/http",
+        &p384_proof("malformed.example.com", &bad_key, 0),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("no usable MCPv1 record"), "{problem}");
+    assert!(detail.contains("49 bytes"), "{problem}");
+    assert!(detail.contains("not a point on the curve"), "{problem}");
+}
+
+async fn p384_dns_exchange(db: TestDb) {
+    let key = p384_signer();
+    let bad_key = p384_signer();
+    let resolver = dns_server(vec![
+        (
+            "example.org".to_owned(),
+            vec![
+                "v=spf1 -all".to_owned(),
+                p384_record(&p384_signer()),
+                record(&signer(3)),
+                p384_record(&key),
+            ],
+        ),
+        ("malformed.org".to_owned(), malformed_p384_records(&bad_key)),
+    ])
+    .await;
+    let app = app_with(
+        db,
+        AuthExchangeConfig {
+            dns_resolver: Some(resolver),
+            ..auth_config()
+        },
+    )
+    .await;
+    let response = post(&app, "/v0.1/auth/dns", &p384_proof("example.org", &key, 0)).await;
+    let (claims, resources) = granted(&response);
+    assert_eq!(resources, ["org.example/*", "org.example.*"]);
+    assert_eq!(claims.auth_method, "dns");
+    let token = response.json()["registry_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish(&token, &manifest("org.example.api/p384", "1.0.0"))
+        .await
+        .ok();
+
+    let problem = post(
+        &app,
+        "/v0.1/auth/dns",
+        &p384_proof("example.org", &bad_key, 0),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    assert_tried(&problem, &format!("ecdsap384:{}", &p384_public(&key)[..8]));
+    post(
+        &app,
+        "/v0.1/auth/dns",
+        &p384_proof("example.org", &key, -30),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+
+    let problem = post(
+        &app,
+        "/v0.1/auth/dns",
+        &p384_proof("malformed.org", &bad_key, 0),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("no usable MCPv1 record"), "{problem}");
+    assert!(detail.contains("compressed"), "{problem}");
 }
 
 // ---- github-at ----

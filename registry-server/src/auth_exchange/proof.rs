@@ -1,8 +1,11 @@
 //! The signed-timestamp proof shared by `/auth/http` and `/auth/dns`: the client signs the RFC 3339
-//! `timestamp` (within ±15 s of server time) with a key published as `v=MCPv1; k=ed25519; p=<base64>`.
+//! `timestamp` (within ±15 s of server time) with a key published as `v=MCPv1; k=ed25519; p=<base64>`
+//! (32-byte key, 64-byte signature) or `v=MCPv1; k=ecdsap384; p=<base64>` (49-byte compressed SEC1
+//! point, 96-byte fixed `r‖s` signature over the SHA-384 digest of the timestamp).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use p384::ecdsa::signature::Verifier;
 use ring::signature::{ED25519, UnparsedPublicKey};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -25,10 +28,16 @@ pub struct SignedTimestampRequest {
     pub signed_timestamp: String,
 }
 
+/// Length of a compressed SEC1 P-384 point.
+pub const P384_KEY_LEN: usize = 49;
+/// Length of a fixed-size (`r‖s`) P-384 signature.
+pub const P384_SIGNATURE_LEN: usize = 96;
+
 /// One published key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicKey {
     Ed25519(Vec<u8>),
+    /// A compressed SEC1 point known to lie on the curve.
     EcdsaP384(Vec<u8>),
 }
 
@@ -75,11 +84,18 @@ pub fn parse_record(text: &str) -> Option<Result<PublicKey, String>> {
             "an Ed25519 public key has 32 bytes, not {}",
             bytes.len()
         )),
-        "ecdsap384" if bytes.len() == 49 => Ok(PublicKey::EcdsaP384(bytes)),
-        "ecdsap384" => Err(format!(
-            "an ECDSA P-384 public key has 49 bytes (compressed), not {}",
+        "ecdsap384" if bytes.len() != P384_KEY_LEN => Err(format!(
+            "an ECDSA P-384 public key has {P384_KEY_LEN} bytes (compressed SEC1 point), not {}",
             bytes.len()
         )),
+        "ecdsap384" if !matches!(bytes.first(), Some(0x02 | 0x03)) => Err(
+            "an ECDSA P-384 public key must be a compressed SEC1 point (starting with 0x02 or 0x03)"
+                .to_owned(),
+        ),
+        "ecdsap384" => match p384::ecdsa::VerifyingKey::from_sec1_bytes(&bytes) {
+            Ok(_) => Ok(PublicKey::EcdsaP384(bytes)),
+            Err(_) => Err("an ECDSA P-384 public key is not a point on the curve".to_owned()),
+        },
         other => Err(format!("unsupported key type k={other}")),
     })
 }
@@ -122,7 +138,7 @@ pub fn verify_with_records(
             None => {}
             Some(Err(problem)) => problems.push(problem),
             Some(Ok(key)) => {
-                if verify(&key, timestamp.as_bytes(), signature)? {
+                if verify(&key, timestamp.as_bytes(), signature) {
                     return Ok(());
                 }
                 tried.push(key.fingerprint());
@@ -131,7 +147,7 @@ pub fn verify_with_records(
     }
     if tried.is_empty() {
         let detail = if problems.is_empty() {
-            format!("no `v=MCPv1; k=ed25519; p=…` record found in {source}")
+            format!("no `v=MCPv1; k=ed25519|ecdsap384; p=…` record found in {source}")
         } else {
             format!(
                 "no usable MCPv1 record in {source}: {}",
@@ -146,15 +162,28 @@ pub fn verify_with_records(
     )))
 }
 
-fn verify(key: &PublicKey, message: &[u8], signature: &[u8]) -> Result<bool, ApiError> {
+/// Whether `signature` is `key`'s signature over `message` (Ed25519: 64 bytes; ECDSA P-384: fixed
+/// 96-byte `r‖s` over SHA-384, as the official registry and `mcp-publisher` produce).
+fn verify(key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
     match key {
-        PublicKey::Ed25519(bytes) => Ok(signature.len() == 64
-            && UnparsedPublicKey::new(&ED25519, bytes)
-                .verify(message, signature)
-                .is_ok()),
-        PublicKey::EcdsaP384(_) => Err(ApiError::Unauthorized(
-            "ECDSA P-384 keys (k=ecdsap384) are not supported by this registry yet; publish an ed25519 key".to_owned(),
-        )),
+        PublicKey::Ed25519(bytes) => {
+            signature.len() == 64
+                && UnparsedPublicKey::new(&ED25519, bytes)
+                    .verify(message, signature)
+                    .is_ok()
+        }
+        PublicKey::EcdsaP384(bytes) => {
+            if signature.len() != P384_SIGNATURE_LEN {
+                return false;
+            }
+            let Ok(key) = p384::ecdsa::VerifyingKey::from_sec1_bytes(bytes) else {
+                return false;
+            };
+            let Ok(signature) = p384::ecdsa::Signature::from_slice(signature) else {
+                return false;
+            };
+            key.verify(message, &signature).is_ok()
+        }
     }
 }
 
@@ -225,6 +254,24 @@ mod tests {
         assert_eq!(parse_record("v=spf1 -all"), None);
         assert!(matches!(
             parse_record("v=MCPv1; k=ed25519; p=AAAA"),
+            Some(Err(_))
+        ));
+        // 49 bytes, compressed prefix, but x = 1 is not on P-384 (1 - 3 + b is not a square).
+        let mut not_on_curve = vec![0u8; 49];
+        not_on_curve[0] = 2;
+        not_on_curve[48] = 1;
+        assert!(matches!(
+            parse_record(&format!(
+                "v=MCPv1; k=ecdsap384; p={}",
+                STANDARD.encode(&not_on_curve)
+            )),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            parse_record(&format!(
+                "v=MCPv1; k=ecdsap384; p={}",
+                STANDARD.encode([4u8; 97])
+            )),
             Some(Err(_))
         ));
         assert_eq!(reverse_domain("api.example.com"), "com.example.api");

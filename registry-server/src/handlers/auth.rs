@@ -107,7 +107,7 @@ pub async fn exchange_http_proof(
 
 /// Exchange a timestamp signed with a key published in DNS
 ///
-/// The registry reads the TXT records at the apex of `domain` (`v=MCPv1; k=ed25519; p=<base64 key>`)
+/// The registry reads the TXT records at the apex of `domain` (`v=MCPv1; k=ed25519|ecdsap384; p=<base64 key>`)
 /// and checks the signature; the registry token may publish `<reversed domain>/*` and its subdomains
 /// (`<reversed domain>.*`).
 #[utoipa::path(
