@@ -104,6 +104,9 @@ struct CredentialsFile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Credential {
     token: String,
+    /// Unix seconds when a registry JWT from `login --method …` expires (none for operator tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
 }
 
 /// The publish tokens, per registry URL.
@@ -149,13 +152,47 @@ impl Credentials {
         })
     }
 
-    /// The token stored for `registry`, if any.
+    /// The token stored for `registry`, if any; an error with a hint when it has expired.
     pub fn token(&self, registry: &str) -> anyhow::Result<Option<String>> {
-        Ok(self
-            .load()?
-            .registries
-            .remove(&normalize_url(registry))
-            .map(|c| c.token))
+        let registry = normalize_url(registry);
+        let Some(credential) = self.load()?.registries.remove(&registry) else {
+            return Ok(None);
+        };
+        if let Some(expires_at) = credential.expires_at {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            if expires_at <= now {
+                return Err(UserError::new(format!(
+                    "the registry token stored for {registry} expired {} s ago",
+                    now - expires_at
+                ))
+                .with_hint(format!(
+                    "log in again: `mcp-reg login --registry {registry} --method …` (registry tokens are short-lived)"
+                ))
+                .into());
+            }
+        }
+        Ok(Some(credential.token))
+    }
+
+    /// Stores (or replaces) a token for `registry` that expires at `expires_at` (unix seconds).
+    pub fn store_expiring(
+        &self,
+        registry: &str,
+        token: &str,
+        expires_at: i64,
+    ) -> anyhow::Result<()> {
+        let mut file = self.load()?;
+        file.version = 1;
+        file.registries.insert(
+            normalize_url(registry),
+            Credential {
+                token: token.to_owned(),
+                expires_at: Some(expires_at),
+            },
+        );
+        self.save(&file)
     }
 
     /// Stores (or replaces) the token for `registry`.
@@ -166,6 +203,7 @@ impl Credentials {
             normalize_url(registry),
             Credential {
                 token: token.to_owned(),
+                expires_at: None,
             },
         );
         self.save(&file)
@@ -256,6 +294,22 @@ mod tests {
             let mode = std::fs::metadata(creds.path())?.permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+        let _ = std::fs::remove_dir_all(dir);
+        Ok(())
+    }
+
+    #[test]
+    fn expired_tokens_ask_for_a_new_login() -> anyhow::Result<()> {
+        let dir = std::env::temp_dir().join(format!("mcp-reg-cred-exp-{}", std::process::id()));
+        let creds = Credentials::at(dir.join("credentials.json"));
+        creds.store_expiring("http://a.example", "jwt-a", i64::MAX)?;
+        assert_eq!(creds.token("http://a.example")?.as_deref(), Some("jwt-a"));
+        creds.store_expiring("http://a.example", "jwt-a", 1)?;
+        let err = creds.token("http://a.example").err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("expired")));
+        // An operator token replaces it and does not expire.
+        creds.store("http://a.example", "tok")?;
+        assert_eq!(creds.token("http://a.example")?.as_deref(), Some("tok"));
         let _ = std::fs::remove_dir_all(dir);
         Ok(())
     }
