@@ -287,9 +287,15 @@ fn install_list_uninstall_across_three_hosts() {
         );
     }
     assert!(user.home().join(".cursor/mcp.json").is_file());
+    assert!(
+        listed.iter().all(|r| r["drift"]["state"] == "unchanged"),
+        "{listed:?}"
+    );
     let table = ok(&user.run(url, &["list"]));
     assert!(table.starts_with("SERVER"), "{table}");
     assert_eq!(table.lines().count(), 4, "{table}");
+
+    check_drift(&user, url, &configs);
 
     // --print touches nothing and shows the entry.
     let snippet = ok(&user.run(
@@ -480,4 +486,40 @@ fn help_has_examples_and_exit_codes() {
     );
     let stdout = ok(&user.run("http://127.0.0.1:1", &["install", "--help"]));
     assert!(stdout.contains("--dry-run") && stdout.contains("Examples:"));
+}
+
+/// Drift: an entry edited by hand is reported, and so is one whose file is gone; both are restored.
+fn check_drift(user: &User, url: &str, configs: &[PathBuf]) {
+    // Drift: an entry edited by hand is reported, and so is one whose file is gone.
+    let cursor_config = user.home().join(".cursor/mcp.json");
+    let original_cursor = std::fs::read_to_string(&cursor_config).unwrap();
+    std::fs::write(
+        &cursor_config,
+        original_cursor.replace("MEMORY_DIR", "MEMORY_PATH"),
+    )
+    .unwrap();
+    let drift: Value = serde_json::from_str(&ok(&user.run(url, &["list", "--json"]))).unwrap();
+    let state_of = |drift: &Value, host: &str| {
+        drift
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["host"] == host)
+            .map(|r| r["drift"]["state"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(state_of(&drift, "cursor"), "modified");
+    assert_eq!(state_of(&drift, "vscode"), "unchanged");
+    assert!(ok(&user.run(url, &["list"])).contains("changed by hand"));
+    let claude = configs
+        .iter()
+        .find(|c| c.to_string_lossy().contains("Claude"))
+        .unwrap()
+        .clone();
+    let original_claude = std::fs::read_to_string(&claude).unwrap();
+    std::fs::remove_file(&claude).unwrap();
+    let drift: Value = serde_json::from_str(&ok(&user.run(url, &["list", "--json"]))).unwrap();
+    assert_eq!(state_of(&drift, "claude-desktop"), "missing");
+    std::fs::write(&cursor_config, original_cursor).unwrap();
+    std::fs::write(&claude, original_claude).unwrap();
 }

@@ -24,8 +24,21 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<ExitStatus> {
         None => None,
     };
     let installed = install::installed(&records()?, host).map_err(install_error)?;
+    // Drift: whether each entry is still as mcp-reg wrote it, or was edited or removed by hand.
+    let states: Vec<install::EntryState> = installed.iter().map(install::entry_state).collect();
     if args.output.json {
-        print_json(&installed)?;
+        let rows: Vec<serde_json::Value> = installed
+            .iter()
+            .zip(&states)
+            .map(|(record, state)| {
+                let mut row = serde_json::to_value(record).unwrap_or_default();
+                if let (Some(map), Ok(state)) = (row.as_object_mut(), serde_json::to_value(state)) {
+                    map.insert("drift".to_owned(), state);
+                }
+                row
+            })
+            .collect();
+        print_json(&rows)?;
         return Ok(ExitStatus::Success);
     }
     if installed.is_empty() {
@@ -34,18 +47,25 @@ pub fn run(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<ExitStatus> {
     }
     let rows: Vec<Vec<String>> = installed
         .iter()
-        .map(|r| {
+        .zip(&states)
+        .map(|(r, state)| {
             vec![
                 r.server.clone(),
                 r.version.clone(),
                 r.host.clone(),
                 r.entry.clone(),
+                match state {
+                    install::EntryState::Unchanged => "ok".to_owned(),
+                    install::EntryState::Modified => "changed by hand".to_owned(),
+                    install::EntryState::Missing => "missing".to_owned(),
+                    install::EntryState::Unreadable(reason) => format!("unreadable: {reason}"),
+                },
                 r.config.display().to_string(),
             ]
         })
         .collect();
     print_table(
-        &["SERVER", "VERSION", "HOST", "ENTRY", "CONFIG"],
+        &["SERVER", "VERSION", "HOST", "ENTRY", "STATE", "CONFIG"],
         &rows,
         &ctx.ui,
     )?;

@@ -609,6 +609,58 @@ pub fn installed(
     Ok(all)
 }
 
+/// How an installed entry compares with what mcp-reg wrote (for `list`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state", content = "reason")]
+pub enum EntryState {
+    /// The entry is exactly as mcp-reg wrote it.
+    Unchanged,
+    /// Someone edited the entry since (mcp-reg will not touch it without `--force`).
+    Modified,
+    /// The entry (or its whole file) is gone.
+    Missing,
+    /// The file cannot be read or parsed now.
+    Unreadable(String),
+}
+
+/// Compares the entry a record describes with the host file as it is now.
+pub fn entry_state(record: &InstallRecord) -> EntryState {
+    let Some(host) = Host::from_id(&record.host) else {
+        return EntryState::Unreadable(format!("unknown host `{}`", record.host));
+    };
+    let profile = host.profile();
+    let path = &record.config;
+    let text = match read_config(path) {
+        Ok(Some(text)) => text,
+        Ok(None) => return EntryState::Missing,
+        Err(err) => return EntryState::Unreadable(err.to_string()),
+    };
+    let name = record.entry.as_str();
+    let existing =
+        match profile.format {
+            Format::Toml => toml::parse(&text)
+                .map_err(|e| e.message)
+                .and_then(|doc| toml::get(&doc, profile.root[0], name)),
+            Format::Yaml => yaml::get(&text, profile.root[0], profile.layout, name)
+                .map_err(|e| format!("line {}: {}", e.line, e.message)),
+            Format::Json | Format::Jsonc => jsonc::Document::parse(&text)
+                .map_err(|e| e.message)
+                .map(|doc| {
+                    let mut entry_path: Vec<&str> = json_root(profile, &text).to_vec();
+                    entry_path.push(name);
+                    doc.value_at(&entry_path)
+                }),
+        };
+    match existing {
+        Err(message) => EntryState::Unreadable(message),
+        Ok(None) => EntryState::Missing,
+        Ok(Some(entry)) if record::fingerprint(&entry) == record.fingerprint => {
+            EntryState::Unchanged
+        }
+        Ok(Some(_)) => EntryState::Modified,
+    }
+}
+
 fn config_path(host: Host, scope: Scope, env: &HostEnv) -> Result<PathBuf, InstallError> {
     let path = host.config_path(scope, env)?;
     std::path::absolute(&path).map_err(|e| InstallError::io("resolve", &path, e))
