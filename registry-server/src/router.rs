@@ -53,7 +53,12 @@ fn other_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ping))
         .routes(routes!(health::version))
         .routes(routes!(health::health))
-        // Namespace authentication: proofs exchanged for registry tokens.
+}
+
+/// Namespace authentication: proofs exchanged for registry tokens. Each exchange makes outgoing requests
+/// (JWKS, well-known files, DNS, GitHub), so they share the write limits per client address.
+fn auth_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(auth::exchange_github_oidc))
         .routes(routes!(auth::exchange_github_token))
         .routes(routes!(auth::exchange_http_proof))
@@ -62,6 +67,12 @@ fn other_routes() -> OpenApiRouter<AppState> {
 
 /// The API routes, relative to a version prefix; with `state`, the cache layers are applied.
 fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
+    let auth = match state {
+        Some(state) => {
+            auth_routes().route_layer(from_fn_with_state(state.clone(), rate_limit::limit_writes))
+        }
+        None => auth_routes(),
+    };
     let (reads, writes) = match state {
         // A later `route_layer` wraps the earlier ones: reads are limited before the cache; writes are
         // audited outermost (so 429s are recorded too), then limited, then invalidate on success.
@@ -79,7 +90,7 @@ fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
         ),
         None => (read_routes(), write_routes()),
     };
-    reads.merge(writes).merge(other_routes())
+    reads.merge(writes).merge(auth).merge(other_routes())
 }
 
 /// The OpenAPI document of the running server (paths under `/v0.1`).

@@ -126,6 +126,28 @@ async fn write_limits_per_address(db: TestDb) {
     publish_from(&app, &tokens[2], "198.51.100.8", name, "1.2.0")
         .await
         .ok();
+
+    // Token exchanges (which make outgoing requests) share the per-address write limit.
+    let exchange = |ip: &'static str| {
+        let app = &app;
+        async move {
+            app.request_with_headers(
+                Method::POST,
+                "/v0.1/auth/http",
+                None,
+                Some(b"{}".to_vec()),
+                &[("x-forwarded-for", ip)],
+            )
+            .await
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            exchange("198.51.100.9").await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    assert_limited(&exchange("198.51.100.9").await, 2);
 }
 
 async fn read_limits_per_address(db: TestDb) {
