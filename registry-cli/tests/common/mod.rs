@@ -25,41 +25,7 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let data_dir = data.path().to_path_buf();
-        let (url, token) = runtime.block_on(async move {
-            let store = Store::connect(&DatabaseConfig {
-                database_url: None,
-                data_dir: Some(data_dir),
-                max_connections: 4,
-                acquire_timeout: Duration::from_secs(5),
-            })
-            .await
-            .unwrap();
-            store.migrate().await.unwrap();
-            let issued = issue_token(&[Permission::new(Action::Publish, "*")], None).unwrap();
-            store.insert_token(&issued.record).await.unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let address = listener.local_addr().unwrap();
-            let state = AppState::new(store, ServerConfig::default());
-            tokio::spawn(serve(listener, state, async {
-                let _ = rx.await;
-            }));
-            (format!("http://{address}"), issued.secret)
-        });
-        Self {
-            url,
-            token,
-            _shutdown: tx,
-            _runtime: runtime,
-            _data: data,
-        }
+        Self::start_with(ServerConfig::default())
     }
 }
 
