@@ -91,9 +91,7 @@ pub async fn exchange_http_proof(
     ApiJson(request): ApiJson<SignedTimestampRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let config = &state.config.auth;
-    let domain = proof::check_domain(&request.domain)?;
-    let signature = proof::decode_signature(&request.signed_timestamp)?;
-    proof::check_timestamp(&request.timestamp, time::OffsetDateTime::now_utc())?;
+    let (domain, signature) = checked_proof(&request)?;
     let records = http_proof::fetch_records(config, &domain).await?;
     proof::verify_with_records(
         &records,
@@ -127,9 +125,7 @@ pub async fn exchange_dns_proof(
     ApiJson(request): ApiJson<SignedTimestampRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
     let config = &state.config.auth;
-    let domain = proof::check_domain(&request.domain)?;
-    let signature = proof::decode_signature(&request.signed_timestamp)?;
-    proof::check_timestamp(&request.timestamp, time::OffsetDateTime::now_utc())?;
+    let (domain, signature) = checked_proof(&request)?;
     let records = dns_proof::fetch_records(config, &domain).await?;
     proof::verify_with_records(
         &records,
@@ -139,4 +135,13 @@ pub async fn exchange_dns_proof(
     )?;
     let permissions = proof::domain_permissions(&domain, true);
     Ok(Json(config.issue("dns", &domain, permissions)?))
+}
+
+/// The checks the http and dns proofs share before fetching any record: a plausible domain, a hex
+/// signature, and a fresh timestamp. Returns the normalized domain and the signature bytes.
+fn checked_proof(request: &SignedTimestampRequest) -> ApiResult<(String, Vec<u8>)> {
+    let domain = proof::check_domain(&request.domain)?;
+    let signature = proof::decode_signature(&request.signed_timestamp)?;
+    proof::check_timestamp(&request.timestamp, time::OffsetDateTime::now_utc())?;
+    Ok((domain, signature))
 }
