@@ -2,12 +2,15 @@
 
 use clap::{ArgAction, Parser, Subcommand};
 
+use crate::commands::announce::AnnounceArgs;
 use crate::commands::check::CheckArgs;
 use crate::commands::completions::CompletionsArgs;
 use crate::commands::diff::DiffArgs;
+use crate::commands::discover::DiscoverArgs;
 use crate::commands::doctor::DoctorArgs;
 use crate::commands::init::InitArgs;
 use crate::commands::install::InstallArgs;
+use crate::commands::keygen::{KeygenArgs, KeysArgs};
 use crate::commands::list::ListArgs;
 use crate::commands::login::LoginArgs;
 use crate::commands::logout::LogoutArgs;
@@ -19,6 +22,7 @@ use crate::commands::status::StatusArgs;
 use crate::commands::uninstall::UninstallArgs;
 use crate::commands::upgrade::UpgradeArgs;
 use crate::commands::validate::ValidateArgs;
+use crate::commands::verify::VerifyArgs;
 use crate::commands::versions::VersionsArgs;
 
 const EXAMPLES: &str = "\
@@ -94,6 +98,18 @@ pub enum Command {
     Publish(PublishArgs),
     /// Mark a version (or every version) active, deprecated or deleted.
     Status(StatusArgs),
+    /// Re-verify a version's signed provenance here, without trusting the registry
+    /// (exit 0 verified, 1 failed, 2 unsigned).
+    Verify(VerifyArgs),
+    /// Create a key pair for signing what you publish (`publish --sign-key`).
+    Keygen(KeygenArgs),
+    /// Register, list or revoke a namespace's signing keys on the registry.
+    Keys(KeysArgs),
+    /// Announce a running MCP server on the local network (mDNS) until interrupted.
+    Announce(AnnounceArgs),
+    /// List MCP servers and registries on the local network; --watch streams changes, --sync
+    /// installs them.
+    Discover(DiscoverArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }

@@ -60,6 +60,19 @@ impl ServerResponse {
     }
 }
 
+/// A signing key registered for a namespace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKey {
+    pub namespace: String,
+    pub key_id: String,
+    pub algorithm: String,
+    pub public_key: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
 /// A page of `GET /servers` or the list of `GET /servers/{name}/versions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerList {
@@ -237,6 +250,49 @@ impl Client {
         self.optional(self.http.get(url), "fetch the compatibility report")
     }
 
+    /// A version's provenance (`status`, `summary`, `bundle`); `None` when the version does not exist.
+    pub fn provenance(&self, name: &str, version: &str) -> anyhow::Result<Option<Value>> {
+        let url = self.version_url(name, version, &["provenance"]);
+        self.optional(self.http.get(url), "fetch the provenance")
+    }
+
+    /// The signing keys registered for a namespace (revoked ones included).
+    pub fn signing_keys(&self, namespace: &str) -> anyhow::Result<Vec<SigningKey>> {
+        #[derive(Deserialize)]
+        struct Keys {
+            keys: Vec<SigningKey>,
+        }
+        let url = self.keys_url(namespace, None);
+        let keys: Keys = self.json(self.http.get(url), "list signing keys")?;
+        Ok(keys.keys)
+    }
+
+    /// Registers a public key (SPKI PEM) for a namespace.
+    pub fn register_key(
+        &self,
+        namespace: &str,
+        public_key_pem: &str,
+    ) -> anyhow::Result<SigningKey> {
+        let url = self.keys_url(namespace, None);
+        let body = serde_json::json!({ "publicKey": public_key_pem });
+        self.json(
+            self.authed(self.http.post(url))?.json(&body),
+            "register the key",
+        )
+    }
+
+    /// Revokes a registered key.
+    pub fn revoke_key(&self, namespace: &str, key_id: &str) -> anyhow::Result<SigningKey> {
+        let url = self.keys_url(namespace, Some(key_id));
+        self.json(self.authed(self.http.delete(url))?, "revoke the key")
+    }
+
+    fn keys_url(&self, namespace: &str, key_id: Option<&str>) -> reqwest::Url {
+        let mut segments = vec!["v0.1", "x", "dev.mcp-reg", "namespaces", namespace, "keys"];
+        segments.extend(key_id);
+        self.url(&segments)
+    }
+
     /// The report from version `from` to `to`.
     pub fn diff(&self, name: &str, from: &str, to: &str) -> anyhow::Result<Value> {
         let mut url = self.url(&["v0.1", "x", "dev.mcp-reg", "servers", name, "diff"]);
@@ -246,9 +302,17 @@ impl Client {
         self.json(self.http.get(url), "compare versions")
     }
 
-    pub fn publish(&self, server: &Value, acknowledge: &[String]) -> anyhow::Result<Published> {
+    pub fn publish(
+        &self,
+        server: &Value,
+        acknowledge: &[String],
+        bundle: Option<&Value>,
+    ) -> anyhow::Result<Published> {
         let url = self.url(&["v0.1", "publish"]);
-        let body = serde_json::json!({ "server": server, "acknowledge": acknowledge });
+        let mut body = serde_json::json!({ "server": server, "acknowledge": acknowledge });
+        if let Some(bundle) = bundle {
+            body["bundle"] = bundle.clone();
+        }
         let response = self.send(self.authed(self.http.post(url))?.json(&body))?;
         if response.status() == StatusCode::CONFLICT {
             let bytes = response.bytes().unwrap_or_default();

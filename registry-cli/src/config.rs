@@ -69,7 +69,7 @@ pub fn registry_url(flag: Option<&str>) -> anyhow::Result<String> {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(DEFAULT_REGISTRY.to_owned());
+            return Ok(unconfigured_registry(None));
         }
         Err(err) => {
             return Err(
@@ -86,7 +86,7 @@ pub fn registry_url(flag: Option<&str>) -> anyhow::Result<String> {
     Ok(doc
         .get("registry")
         .and_then(|item| item.as_str())
-        .map_or_else(|| DEFAULT_REGISTRY.to_owned(), normalize_url))
+        .map_or_else(|| unconfigured_registry(Some(&doc)), normalize_url))
 }
 
 /// One spelling per registry, so `http://host/` and `http://host` share a credential.
@@ -272,6 +272,156 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
+}
+
+/// Table of `config.toml` that remembers the answer to the offer of a registry found on the LAN.
+pub const LAN_REGISTRY_TABLE: &str = "lan-registry";
+/// Set (non-empty) to never look for a registry on the LAN.
+pub const NO_LAN_OFFER_ENV: &str = "MCP_REG_NO_LAN_OFFER";
+
+/// The remembered answer to the LAN registry offer (`[lan-registry]` in `config.toml`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LanRegistry {
+    /// The registry's URL when it was offered.
+    pub url: Option<String>,
+    /// Its DNS-SD instance name.
+    pub instance: Option<String>,
+    /// `true`: use it while no registry is configured; `false`: declined, never ask again.
+    pub accepted: Option<bool>,
+    /// Unix seconds of the last search that found nothing (searched again a day later).
+    pub searched_at: Option<i64>,
+}
+
+impl LanRegistry {
+    fn from_doc(doc: &toml_edit::DocumentMut) -> Self {
+        let Some(table) = doc.get(LAN_REGISTRY_TABLE) else {
+            return Self::default();
+        };
+        Self {
+            url: table.get("url").and_then(|v| v.as_str()).map(normalize_url),
+            instance: table
+                .get("instance")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            accepted: table.get("accepted").and_then(toml_edit::Item::as_bool),
+            searched_at: table
+                .get("searched-at")
+                .and_then(toml_edit::Item::as_integer),
+        }
+    }
+}
+
+/// The remembered LAN registry answer (default when the file or table is absent).
+pub fn lan_registry() -> anyhow::Result<LanRegistry> {
+    read_lan_registry(&config_dir()?.join(CONFIG_FILE))
+}
+
+/// [`lan_registry`] from the config file at `path`.
+pub fn read_lan_registry(path: &Path) -> anyhow::Result<LanRegistry> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text
+            .parse::<toml_edit::DocumentMut>()
+            .map(|doc| LanRegistry::from_doc(&doc))
+            .unwrap_or_default()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(LanRegistry::default()),
+        Err(err) => Err(err).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Stores `answer` as the `[lan-registry]` table, keeping the rest of `config.toml` (comments
+/// included) as it is; written atomically.
+pub fn remember_lan_registry(answer: &LanRegistry) -> anyhow::Result<()> {
+    write_lan_registry(&config_dir()?.join(CONFIG_FILE), answer)
+}
+
+/// [`remember_lan_registry`] into the config file at `path`.
+pub fn write_lan_registry(path: &Path, answer: &LanRegistry) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|err| {
+        UserError::new(format!("{} is not valid TOML: {err}", path.display()))
+            .with_hint("fix the file, or pass --registry URL")
+    })?;
+    let mut table = toml_edit::Table::new();
+    table.decor_mut().set_prefix(
+        "\n# A registry found on the LAN (mcp-reg asked once); delete this table to be asked again.\n",
+    );
+    if let Some(url) = &answer.url {
+        table.insert("url", toml_edit::value(url.as_str()));
+    }
+    if let Some(instance) = &answer.instance {
+        table.insert("instance", toml_edit::value(instance.as_str()));
+    }
+    if let Some(accepted) = answer.accepted {
+        table.insert("accepted", toml_edit::value(accepted));
+    }
+    if let Some(at) = answer.searched_at {
+        table.insert("searched-at", toml_edit::value(at));
+    }
+    doc.insert(LAN_REGISTRY_TABLE, toml_edit::Item::Table(table));
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::install::atomic::replace(path, doc.to_string().as_bytes(), false)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// Server names `mcp-reg discover --sync` may install without a trusted signature: `trust = [...]`
+/// in the `[lan]` table of `config.toml` (added to `--trust NAME`).
+pub fn lan_trusted_names() -> anyhow::Result<Vec<String>> {
+    let path = config_dir()?.join(CONFIG_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|err| {
+        UserError::new(format!("{} is not valid TOML: {err}", path.display()))
+            .with_hint("`[lan]` may set `trust = [\"io.github.acme/weather\"]`")
+    })?;
+    Ok(doc
+        .get("lan")
+        .and_then(|lan| lan.get("trust"))
+        .and_then(toml_edit::Item::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Set by commands that must not stop to ask (e.g. `discover --watch`, which has its own LAN view).
+static LAN_OFFER_OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns the LAN registry offer off for the rest of this process.
+pub fn disable_lan_offer() {
+    LAN_OFFER_OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The registry when neither the flag, the environment nor `registry =` names one: an accepted LAN
+/// registry, else (interactive sessions only) the offer of one found on the LAN, else
+/// [`DEFAULT_REGISTRY`].
+fn unconfigured_registry(doc: Option<&toml_edit::DocumentMut>) -> String {
+    let remembered = doc.map(LanRegistry::from_doc).unwrap_or_default();
+    if remembered.accepted == Some(true)
+        && let Some(url) = remembered.url
+    {
+        return url;
+    }
+    if remembered.accepted.is_none()
+        && !LAN_OFFER_OFF.load(std::sync::atomic::Ordering::Relaxed)
+        && std::env::var_os(NO_LAN_OFFER_ENV).is_none_or(|v| v.is_empty())
+        && let Some(url) = crate::lan::offer::offer(&remembered)
+    {
+        return url;
+    }
+    DEFAULT_REGISTRY.to_owned()
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: the command line itself is wrong (clap's usage errors).
     UsageError,
+    /// 2: `verify` found no provenance bundle (the version is unsigned).
+    Unsigned,
     /// 101: a bug in mcp-reg (the code Rust uses for a panic).
     Bug,
     /// 100: `check` ran and the changes are incompatible with the versions (buf and
@@ -27,7 +29,7 @@ impl From<ExitStatus> for ExitCode {
         ExitCode::from(match status {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
-            ExitStatus::UsageError => 2,
+            ExitStatus::UsageError | ExitStatus::Unsigned => 2,
             ExitStatus::Incompatible => 100,
             ExitStatus::Bug | ExitStatus::CouldNotRun => 101,
         })

@@ -11,7 +11,9 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod install;
+pub mod lan;
 pub mod probe;
+pub mod provenance;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -137,7 +137,11 @@ fn publish_search_show_versions_diff_status() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
-    assert!(!stdout.contains("Provenance"), "{stdout}");
+    // Published without a bundle: shown as unsigned.
+    assert!(
+        stdout.contains("Provenance: unsigned (published without a provenance bundle)"),
+        "{stdout}"
+    );
     let json: Value = serde_json::from_str(&ok(
         &user.run(url, &["show", &format!("{NAME}@1.0.0"), "--json"])
     ))

@@ -110,6 +110,8 @@ fn action_of(method: &Method, path: Option<&MatchedPath>) -> &'static str {
         (&Method::POST, p) if p.ends_with("/publish") => "publish",
         (&Method::PATCH, p) if p.ends_with("/versions/{version}/status") => "status",
         (&Method::PATCH, p) if p.ends_with("/status") => "status-all",
+        (&Method::POST, p) if p.ends_with("/keys") => "key-register",
+        (&Method::DELETE, p) if p.ends_with("/keys/{keyId}") => "key-revoke",
         _ => "write",
     }
 }

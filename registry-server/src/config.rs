@@ -57,6 +57,8 @@ pub struct ServeArgs {
     pub auth: crate::auth_exchange::AuthArgs,
     #[command(flatten)]
     pub ownership: Box<crate::ownership::OwnershipArgs>,
+    #[command(flatten)]
+    pub provenance: Box<crate::provenance::ProvenanceArgs>,
 }
 
 /// Request handling settings.
@@ -125,6 +127,8 @@ pub struct ServerConfig {
     pub auth: crate::auth_exchange::AuthExchangeConfig,
     /// Package ownership verification at publish (default: off).
     pub ownership: crate::ownership::OwnershipConfig,
+    /// Provenance policy and trust roots at publish (default: verify bundles when present).
+    pub provenance: crate::provenance::ProvenanceConfig,
 }
 
 impl Default for ServerConfig {
@@ -155,6 +159,7 @@ impl From<&HttpArgs> for ServerConfig {
             },
             auth: crate::auth_exchange::AuthExchangeConfig::default(),
             ownership: crate::ownership::OwnershipConfig::default(),
+            provenance: crate::provenance::ProvenanceConfig::default(),
         }
     }
 }

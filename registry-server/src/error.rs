@@ -198,6 +198,9 @@ impl From<StoreError> for ApiError {
             StoreError::RemoteUrlTaken { url, server_name } => Self::Conflict(format!(
                 "remote URL `{url}` is already used by server `{server_name}`; a remote endpoint belongs to one server name (deleted versions release their URLs)"
             )),
+            StoreError::KeyExists { namespace, key_id } => Self::Conflict(format!(
+                "key {key_id} is already registered for namespace `{namespace}` (a revoked key cannot be registered again; generate a new one)"
+            )),
             StoreError::Unavailable(reason) => Self::Unavailable(reason),
             other => Self::Internal(other.into()),
         }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod mirror;
 pub mod openapi;
 pub mod ownership;
+pub mod provenance;
 pub mod rate_limit;
 pub mod router;
 pub mod state;

@@ -10,6 +10,8 @@ use registry_server::db::{Store, redact_url};
 use registry_server::telemetry::{self, LogFormat};
 use registry_server::{AppState, import, serve, shutdown_signal};
 
+mod announce;
+
 /// mcp-reg registry server: the official MCP registry API on SQLite (embedded default) or PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "registry-server", version, about, max_term_width = 100)]
@@ -21,10 +23,19 @@ struct Cli {
     command: Command,
 }
 
+/// `serve`: the server's settings plus its optional LAN announcement.
+#[derive(Debug, clap::Args)]
+struct ServeCommand {
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(flatten)]
+    announce: announce::AnnounceArgs,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API (applies pending migrations first unless --no-migrate).
-    Serve(ServeArgs),
+    Serve(Box<ServeCommand>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
     /// Manage publisher API tokens.
@@ -106,7 +117,11 @@ async fn open_store(database: &DatabaseArgs, migrate: bool) -> anyhow::Result<St
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => {
+        Command::Serve(command) => {
+            let ServeCommand {
+                serve: args,
+                announce: lan,
+            } = *command;
             let store = open_store(&args.database, !args.no_migrate).await?;
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
@@ -115,13 +130,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = ServerConfig {
                 auth: args.auth.to_config()?,
                 ownership: args.ownership.to_config(),
+                provenance: args.provenance.to_config()?,
                 ..ServerConfig::from(&args.http)
             };
             let state = AppState::new(store, config);
             eprintln!(
                 "mcp-reg registry listening on http://{address} (API: http://{address}/v0.1/servers, docs: http://{address}/docs)"
             );
-            serve(listener, state, shutdown_signal()).await?;
+            let announcer = announce::start(&lan, address)?;
+            let served = serve(listener, state, shutdown_signal()).await;
+            if let Some(announcer) = announcer {
+                // Goodbye packets after the listener closed; the stop blocks briefly.
+                tokio::task::spawn_blocking(move || announce::stop(announcer)).await?;
+            }
+            served?;
             Ok(())
         }
         Command::Migrate(database) => {

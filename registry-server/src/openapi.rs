@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorItem, ProblemDetails};
-use crate::handlers::{TAG_COMPAT, TAG_OPS, TAG_PUBLISH, TAG_SERVERS};
+use crate::handlers::{TAG_COMPAT, TAG_OPS, TAG_PROVENANCE, TAG_PUBLISH, TAG_SERVERS};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use crate::handlers::{TAG_COMPAT, TAG_OPS, TAG_PUBLISH, TAG_SERVERS};
         (name = TAG_PUBLISH, description = "Publishing MCP servers"),
         (name = TAG_OPS, description = "Health and build information"),
         (name = TAG_COMPAT, description = "Extension: tool surfaces and semver compatibility reports"),
+        (name = TAG_PROVENANCE, description = "Extension: signed provenance (Sigstore bundles) and namespace signing keys"),
     ),
     components(schemas(ProblemDetails, ErrorItem)),
     modifiers(&SecurityAddon)

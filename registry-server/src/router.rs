@@ -18,7 +18,9 @@ use utoipa_axum::routes;
 use crate::audit;
 use crate::cache;
 use crate::error::ApiError;
-use crate::handlers::{audit as audit_log, auth, compat, health, publish, servers, status};
+use crate::handlers::{
+    audit as audit_log, auth, compat, health, provenance, publish, servers, status,
+};
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
 use crate::rate_limit;
@@ -34,6 +36,8 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(compat::get_surface))
         .routes(routes!(compat::get_compat_report))
         .routes(routes!(compat::diff_versions))
+        .routes(routes!(provenance::get_provenance))
+        .routes(routes!(provenance::list_signing_keys))
 }
 
 /// Writes of registry data: a success invalidates the response cache.
@@ -42,6 +46,8 @@ fn write_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(publish::publish_version))
         .routes(routes!(status::update_version_status))
         .routes(routes!(status::update_server_status))
+        .routes(routes!(provenance::register_signing_key))
+        .routes(routes!(provenance::revoke_signing_key))
 }
 
 /// Everything else: neither cached nor invalidating.

@@ -21,6 +21,40 @@ pub struct ServerResponse {
 pub struct ResponseMeta {
     #[serde(rename = "io.modelcontextprotocol.registry/official")]
     pub official: OfficialMeta,
+    #[serde(rename = "dev.mcp-reg/provenance")]
+    pub provenance: ProvenanceMeta,
+}
+
+/// Whether the version was published with a verified Sigstore bundle, and who signed it. The bundle
+/// itself is at `/v0.1/x/dev.mcp-reg/servers/{name}/versions/{version}/provenance`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProvenanceMeta {
+    /// `verified` (the registry verified the bundle at publish) or `unsigned`.
+    pub status: &'static str,
+    /// The verified summary: mode (`keyless`/`key`), digest, issuer, identity, repository, commit,
+    /// workflow, log index, signed-at, key id (absent when unsigned).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub summary: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ProvenanceMeta {
+    /// From the stored summary (JSON text); `None` is unsigned.
+    pub fn from_stored(summary: Option<&str>) -> Result<Self, ApiError> {
+        let Some(summary) = summary else {
+            return Ok(Self {
+                status: "unsigned",
+                summary: None,
+            });
+        };
+        let summary = serde_json::from_str(summary).map_err(|err| {
+            anyhow::anyhow!("stored provenance summary is not a JSON object: {err}")
+        })?;
+        Ok(Self {
+            status: "verified",
+            summary: Some(summary),
+        })
+    }
 }
 
 /// Registry-managed metadata of one version.
@@ -53,9 +87,11 @@ impl TryFrom<VersionRecord> for ServerResponse {
                 record.version
             )
         })?;
+        let provenance = ProvenanceMeta::from_stored(record.provenance.as_deref())?;
         Ok(Self {
             server,
             meta: ResponseMeta {
+                provenance,
                 official: OfficialMeta {
                     status: record.status,
                     status_message: record.status_message,

@@ -9,6 +9,7 @@
 
 pub mod canonical;
 pub mod compat;
+pub mod discovery;
 pub mod error;
 pub mod manifest;
 pub mod name;

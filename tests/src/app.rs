@@ -109,6 +109,11 @@ impl TestApp {
         Self::on(Arc::clone(&self.db), self.config.clone()).await
     }
 
+    /// Another server process on the same database with its own configuration.
+    pub async fn replica_with(&self, config: ServerConfig) -> Self {
+        Self::on(Arc::clone(&self.db), config).await
+    }
+
     /// Creates a token with these `(action, pattern)` grants and returns its secret.
     pub async fn token(&self, grants: &[(Action, &str)]) -> String {
         let permissions: Vec<Permission> = grants

@@ -3,6 +3,7 @@
 //! keeps the rest of the file intact and records what it wrote).
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 
 use registry_schema::{Manifest, ServerJson, compat};
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use crate::config;
 use crate::install::{
     self, Host, HostEnv, InstallError, InstallOptions, RecordStore, Scope, Values, launch,
 };
+use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -70,6 +72,13 @@ pub struct InstallArgs {
     /// Write secrets in plain text into hosts that cannot reference them.
     #[arg(long)]
     pub allow_plaintext_secrets: bool,
+    /// Install an unsigned version even though the config says `[provenance] require-signed = true`.
+    /// (A signed version whose provenance does not verify is never installed.)
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// A Sigstore trusted_root.json to trust besides the public-good root (repeatable).
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_roots: Vec<PathBuf>,
     #[command(flatten)]
     pub output: JsonFlag,
 }
@@ -102,6 +111,7 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     let version = server.version.as_str().to_owned();
     ctx.ui
         .debug(&format!("resolved `{query}` to {name} {version}"));
+    let signed = check_provenance(ctx, &client, &response, args)?;
 
     let scope = Scope::from(args.scope);
     let project = if scope == Scope::Project {
@@ -116,7 +126,11 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     let opts_base = InstallOptions {
         allow_plaintext_secrets: args.allow_plaintext_secrets,
         force: args.force,
-        digest: manifest_digest(&response),
+        digest: signed
+            .as_ref()
+            .map(|summary| summary.digest.clone())
+            .or_else(|| manifest_digest(&response)),
+        signed_by: signed.as_ref().map(|summary| summary.identity.clone()),
         surface_digest: compat::surface_of(&server)
             .and_then(Result::ok)
             .and_then(|s| s.digest().ok())
@@ -288,6 +302,50 @@ pub fn resolve(client: &Client, query: &str, version: &str) -> anyhow::Result<Se
                 names[0]
             ))
             .into())
+        }
+    }
+}
+
+/// Verifies the version's provenance here when it is signed (refusing to install on failure), and
+/// applies the user's policy to unsigned versions. Returns what verified.
+fn check_provenance(
+    ctx: &Ctx,
+    client: &Client,
+    response: &ServerResponse,
+    args: &InstallArgs,
+) -> anyhow::Result<Option<Box<registry_provenance::Summary>>> {
+    let settings = ProvenanceSettings::load()?;
+    let trust = settings.trust_roots(&args.trusted_roots)?;
+    let (name, version) = (response.name(), response.version());
+    let verdict = {
+        let _spinner = ctx.ui.spinner("verifying the provenance");
+        verify_published(client, &response.server, name, version, &trust)?
+    };
+    match verdict {
+        Verdict::Verified(summary) => {
+            ctx.ui.info(&format!(
+                "provenance verified: {}",
+                crate::provenance::describe_signer(&summary)
+            ));
+            Ok(Some(summary))
+        }
+        Verdict::Failed(reason) => Err(UserError::new(format!(
+            "the provenance of {name} {version} does not verify: {reason}; nothing was installed"
+        ))
+        .with_hint(
+            "the manifest may have been tampered with; tell the registry operator (`mcp-reg verify` shows the details)",
+        )
+        .into()),
+        Verdict::Unsigned if settings.require_signed && !args.allow_unsigned => {
+            Err(UserError::new(format!(
+                "{name} {version} is unsigned and your config requires signed provenance; nothing was installed"
+            ))
+            .with_hint("pass --allow-unsigned to install it anyway, or ask the publisher to sign it")
+            .into())
+        }
+        Verdict::Unsigned => {
+            ctx.ui.debug(&format!("{name} {version} is unsigned"));
+            Ok(None)
         }
     }
 }

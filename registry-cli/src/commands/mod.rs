@@ -1,11 +1,14 @@
 //! One module per subcommand, each owning its `Args` and `run`.
 
+pub mod announce;
 pub mod check;
 pub mod completions;
 pub mod diff;
+pub mod discover;
 pub mod doctor;
 pub mod init;
 pub mod install;
+pub mod keygen;
 pub mod list;
 pub mod login;
 pub mod logout;
@@ -17,6 +20,7 @@ pub mod status;
 pub mod uninstall;
 pub mod upgrade;
 pub mod validate;
+pub mod verify;
 pub mod versions;
 
 use std::io::IsTerminal;
@@ -48,6 +52,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Logout(args) => logout::run(&ctx, &args),
         Command::Publish(args) => publish::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::Verify(args) => verify::run(&ctx, &args),
+        Command::Keygen(args) => keygen::run_keygen(&ctx, &args),
+        Command::Keys(args) => keygen::run_keys(&ctx, &args),
+        Command::Announce(args) => announce::run(&ctx, &args),
+        Command::Discover(args) => discover::run(&ctx, &args),
         Command::Completions(args) => completions::run(&args),
     }
 }

@@ -26,6 +26,9 @@ use crate::{ExitStatus, UserError};
 Examples:
   mcp-reg probe --manifest server.json -o surface.json
   mcp-reg publish server.json --surface surface.json
+  mcp-reg publish server.json --sign-key mcp-reg.key      (key-based provenance)
+  mcp-reg publish server.json --prepare final.json        (CI: attest final.json, then)
+  mcp-reg publish final.json --bundle final.json.sigstore.json
   mcp-reg publish --acknowledge 3f2a9c0d1e4b      (after reviewing that finding)
 
 A breaking change needs a major version bump; the registry refuses it otherwise (exit 1).")]
@@ -50,6 +53,18 @@ pub struct PublishArgs {
     /// Give up probing after this many seconds (a first `npx`/`uvx` run may download).
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub probe_timeout: u64,
+    /// Sign the manifest with this private key (`mcp-reg keygen`; the public key must be registered
+    /// for the namespace) and publish the provenance bundle with it.
+    #[arg(long, value_name = "KEY", conflicts_with = "bundle")]
+    pub sign_key: Option<PathBuf>,
+    /// Publish with this Sigstore bundle (e.g. from `actions/attest-build-provenance` over the file
+    /// `--prepare` wrote).
+    #[arg(long, value_name = "FILE", conflicts_with = "surface")]
+    pub bundle: Option<PathBuf>,
+    /// Do not publish: write the final manifest (surface embedded) as RFC 8785 canonical JSON to FILE,
+    /// the exact bytes a CI attestation signs, and print their digest.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sign_key", "bundle"])]
+    pub prepare: Option<PathBuf>,
     #[command(flatten)]
     pub output: JsonFlag,
 }
@@ -59,7 +74,8 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
     let mut value = read_json(&args.file, "pass the path of your server.json")?;
     if let Some(path) = &args.surface {
         embed_surface(&mut value, path)?;
-    } else if !args.no_probe && !has_surface(&value) {
+    } else if !args.no_probe && args.bundle.is_none() && !has_surface(&value) {
+        // (With --bundle the file is published exactly as attested: probing would change it.)
         probe_and_embed(ctx, args, &mut value)?;
     }
     let bytes = serde_json::to_vec(&value)?;
@@ -102,9 +118,13 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
         None => None,
     };
 
-    let client = ctx.authed_client()?;
     let name = server.name.as_str().to_owned();
     let version = server.version.as_str().to_owned();
+    if let Some(path) = &args.prepare {
+        return prepare(ctx, &value, path, args.output.json);
+    }
+    let bundle = provenance_bundle(args, &value, &name, &version)?;
+    let client = ctx.authed_client()?;
     preview(
         ctx,
         &client,
@@ -116,7 +136,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
 
     let outcome = {
         let _spinner = ctx.ui.spinner(&format!("publishing {name} {version}"));
-        client.publish(&value, &args.acknowledge)?
+        client.publish(&value, &args.acknowledge, bundle.as_ref())?
     };
     match outcome {
         Published::Accepted(response) => {
@@ -132,6 +152,9 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
             } else {
                 let mut stdout = std::io::stdout().lock();
                 writeln!(stdout, "published {name} {version}")?;
+                if let Some(line) = crate::commands::show::provenance_line(&response) {
+                    writeln!(stdout, "provenance: {line}")?;
+                }
                 writeln!(
                     stdout,
                     "latest: {}",
@@ -160,6 +183,55 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
             .with_hint(refusal_hint(&report, &version))
             .into())
         }
+    }
+}
+
+/// `--prepare`: the canonical bytes a CI attestation signs, and their digest.
+fn prepare(ctx: &Ctx, value: &Value, path: &Path, json: bool) -> anyhow::Result<ExitStatus> {
+    let bytes = registry_schema::canonicalize(value).map_err(|err| {
+        UserError::new(format!("the manifest cannot be canonicalized: {err}"))
+            .with_hint("numbers must be integers or doubles within ±2^53")
+    })?;
+    let digest = registry_schema::Digest::of_bytes(&bytes);
+    std::fs::write(path, &bytes).map_err(|err| {
+        UserError::new(format!("cannot write {}: {err}", path.display()))
+            .with_hint("pick a writable path for --prepare")
+    })?;
+    if json {
+        print_json(&json!({ "file": path, "digest": digest.to_string() }))?;
+    } else {
+        println!("{digest}  {}", path.display());
+        ctx.ui.info(&format!(
+            "attest {} (e.g. actions/attest-build-provenance with subject-path), then: mcp-reg publish {} --bundle BUNDLE",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The bundle to publish with: signed here with `--sign-key`, or read from `--bundle`.
+fn provenance_bundle(
+    args: &PublishArgs,
+    value: &Value,
+    name: &str,
+    version: &str,
+) -> anyhow::Result<Option<Value>> {
+    if let Some(path) = &args.sign_key {
+        let key = crate::commands::keygen::read_signing_key(path)?;
+        let bundle =
+            registry_provenance::sign_with_key(value, name, version, &key).map_err(|err| {
+                UserError::new(format!("cannot sign the manifest: {err}"))
+                    .with_hint("numbers in server.json must be integers or doubles within ±2^53")
+            })?;
+        return Ok(Some(bundle));
+    }
+    match &args.bundle {
+        Some(path) => Ok(Some(read_json(
+            path,
+            "pass the Sigstore bundle (JSON) that attests this exact manifest",
+        )?)),
+        None => Ok(None),
     }
 }
 

@@ -9,12 +9,45 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::ExitStatus;
+use crate::client::ServerResponse;
 use crate::commands::search::text;
 use crate::commands::versions::not_found;
 use crate::commands::{Ctx, JsonFlag, print_json, split_name_version, truncate};
 
-/// Where a publisher may put provenance (attestations); shown only when present.
+/// The registry's provenance status of a version, in the response's `_meta`.
 const PROVENANCE_META: &str = "dev.mcp-reg/provenance";
+
+/// The registry's `_meta` provenance entry of a version, when it reports one.
+fn response_provenance(response: &ServerResponse) -> Option<&Value> {
+    response.meta.as_ref()?.get(PROVENANCE_META)
+}
+
+/// One line: `verified: keyless, https://github.com/… (repo @ commit)`, `unsigned`, or `None` when the
+/// registry does not report provenance (e.g. the official registry).
+pub fn provenance_line(response: &ServerResponse) -> Option<String> {
+    let meta = response_provenance(response)?;
+    match meta["status"].as_str()? {
+        "verified" => {
+            let mode = meta["mode"].as_str().unwrap_or("signed");
+            let who = match (meta["repository"].as_str(), meta["commit"].as_str()) {
+                (Some(repo), Some(commit)) => {
+                    format!("{repo} @ {}", commit.get(..12).unwrap_or(commit))
+                }
+                (Some(repo), None) => repo.to_owned(),
+                _ => meta["identity"]
+                    .as_str()
+                    .unwrap_or("unknown signer")
+                    .to_owned(),
+            };
+            Some(format!(
+                "verified by the registry ({mode}): {}",
+                one_line(&who)
+            ))
+        }
+        "unsigned" => Some("unsigned (published without a provenance bundle)".to_owned()),
+        other => Some(one_line(other)),
+    }
+}
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -218,15 +251,37 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    if let Some(provenance) = server["_meta"].get(PROVENANCE_META) {
+    let _ = writeln!(
+        out,
+        "\n{}: {}",
+        ctx.ui.bold("Provenance"),
+        provenance_line(&response)
+            .unwrap_or_else(|| "unknown (the registry does not report it)".to_owned())
+    );
+    if let Some(meta) = response_provenance(&response).filter(|m| m["status"] == "verified") {
+        for (label, key) in [
+            ("issuer", "issuer"),
+            ("identity", "identity"),
+            ("repository", "repository"),
+            ("commit", "commit"),
+            ("workflow", "workflow"),
+            ("log index", "logIndex"),
+            ("signed at", "signedAt"),
+            ("key id", "keyId"),
+        ] {
+            let value = match &meta[key] {
+                Value::String(text) => one_line(text),
+                Value::Number(number) => number.to_string(),
+                _ => continue,
+            };
+            let _ = writeln!(out, "  {label:<11} {value}");
+        }
         let _ = writeln!(
             out,
-            "\n{}: present (not verified by this version of mcp-reg)",
-            ctx.ui.bold("Provenance")
+            "  {}",
+            ctx.ui
+                .dim(&format!("check it yourself: mcp-reg verify {name}@{exact}"))
         );
-        if let Some(source) = provenance["source"].as_str() {
-            let _ = writeln!(out, "  source: {}", one_line(source));
-        }
     }
 
     let mut stdout = std::io::stdout().lock();

@@ -161,6 +161,9 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
             print: false,
             force: false,
             allow_plaintext_secrets: args.allow_plaintext_secrets,
+            // The new version is verified like any install, under the user's policy.
+            allow_unsigned: false,
+            trusted_roots: Vec::new(),
             output: JsonFlag { json: false },
         };
         let status = install::run(ctx, &install_args)?;

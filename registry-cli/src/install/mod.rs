@@ -109,6 +109,8 @@ pub struct InstallOptions {
     pub digest: Option<String>,
     /// Tool-surface digest to keep in the install record (the pin later trust checks build on).
     pub surface_digest: Option<String>,
+    /// Who signed the version, when its provenance verified locally before installing.
+    pub signed_by: Option<String>,
 }
 
 /// A prepared edit of one config file; nothing is written until [`Plan::apply`].
@@ -397,8 +399,10 @@ pub fn plan_install(
         version: server.version.as_str().to_owned(),
         digest: opts.digest.clone(),
         surface_digest: opts.surface_digest.clone(),
+        signed_by: opts.signed_by.clone(),
         fingerprint: record::fingerprint(&entry.value),
         inputs: added_inputs,
+        origin: None,
     };
     let mut notes = host.notes(scope);
     if !entry.env_to_set.is_empty() {

@@ -30,11 +30,19 @@ pub struct InstallRecord {
     /// later trust checks compare against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub surface_digest: Option<String>,
+    /// Who signed the version when its provenance verified before installing (then `digest` is the
+    /// verified digest); absent for unsigned installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     /// [`fingerprint`] of the entry as written; a different entry under the same name is not ours.
     pub fingerprint: String,
     /// VS Code `inputs` ids mcp-reg added for this entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
+    /// Who added the entry: `None` for the user (`mcp-reg install`); `lan:<DNS-SD full name>` for
+    /// `mcp-reg discover --sync`, which removes only entries carrying its own marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

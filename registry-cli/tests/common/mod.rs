@@ -20,12 +20,17 @@ pub struct Registry {
     pub token: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
     _runtime: tokio::runtime::Runtime,
-    _data: TempDir,
+    data: TempDir,
 }
 
 impl Registry {
     pub fn start() -> Self {
         Self::start_with(ServerConfig::default())
+    }
+
+    /// The registry's embedded SQLite file (for tests that play an attacker with database access).
+    pub fn database_path(&self) -> PathBuf {
+        self.data.path().join("registry.db")
     }
 }
 
@@ -190,7 +195,7 @@ impl Registry {
             token,
             _shutdown: tx,
             _runtime: runtime,
-            _data: data,
+            data,
         }
     }
 }

@@ -94,6 +94,42 @@ pub struct VersionRecord {
     pub published_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub is_latest: bool,
+    /// The verified provenance summary (JSON text) when the version was published with a bundle.
+    pub provenance: Option<String>,
+}
+
+/// Provenance stored with a version at publish: the verified summary and the bundle as sent (JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredProvenance {
+    pub summary: String,
+    pub bundle: String,
+}
+
+/// What [`Store::provenance`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceRecord {
+    pub server_name: String,
+    pub version: String,
+    /// The exact server.json the publisher sent (what the bundle's digest covers).
+    pub manifest: String,
+    /// Both `None`: the version was published unsigned.
+    pub stored: Option<StoredProvenance>,
+}
+
+/// A public key registered for a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub namespace: String,
+    /// Hex SHA-256 of the SubjectPublicKeyInfo (DER).
+    pub key_id: String,
+    /// `ed25519` or `ecdsa-p256`.
+    pub algorithm: String,
+    /// SPKI PEM.
+    pub public_key: String,
+    pub created_at: OffsetDateTime,
+    /// `token:<id>` of the registering caller.
+    pub created_by: Option<String>,
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// One audit log entry.
@@ -305,6 +341,9 @@ pub enum StoreError {
     /// A remote URL of the new version is in use by another server (a live version of it).
     #[error("remote URL `{url}` is already used by server `{server_name}`")]
     RemoteUrlTaken { url: String, server_name: String },
+    /// The key is already registered for the namespace (possibly revoked: a revoked key stays revoked).
+    #[error("key {key_id} is already registered for namespace `{namespace}`")]
+    KeyExists { namespace: String, key_id: String },
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     #[error("stored data is inconsistent: {0}")]
@@ -421,13 +460,47 @@ impl Store {
 
     /// Publishes one version after `gate` approved it, atomically: `gate` sees every stored version of
     /// the server (publish order) while no other writer can change them, and returns the report to
-    /// keep with the new version, or a refusal, in which case nothing is stored.
+    /// keep with the new version, or a refusal, in which case nothing is stored. `provenance` (verified
+    /// by the caller) is stored with the version in the same transaction.
     pub async fn publish_gated<E>(
         &self,
         manifest: &Manifest,
+        provenance: Option<&StoredProvenance>,
         gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
     ) -> Result<Result<VersionRecord, E>, StoreError> {
-        dispatch!(self.publish_gated(manifest, gate))
+        dispatch!(self.publish_gated(manifest, provenance, gate))
+    }
+
+    /// A version's provenance: `None` when the version does not exist (or is deleted and
+    /// `include_deleted` is false); otherwise the stored summary and bundle, both `None` when unsigned.
+    pub async fn provenance(
+        &self,
+        server_name: &str,
+        version: &VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<ProvenanceRecord>, StoreError> {
+        dispatch!(self.provenance(server_name, version, include_deleted))
+    }
+
+    /// Registers a public key for a namespace. Registering a key that is already registered (even
+    /// revoked) fails with [`StoreError::KeyExists`].
+    pub async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        dispatch!(self.insert_signing_key(key))
+    }
+
+    /// The keys registered for a namespace, revoked ones included, oldest first.
+    pub async fn signing_keys(&self, namespace: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        dispatch!(self.signing_keys(namespace))
+    }
+
+    /// Marks a key revoked; `None` when the namespace has no such key, otherwise the key as stored
+    /// (with its first revocation time when it was already revoked).
+    pub async fn revoke_signing_key(
+        &self,
+        namespace: &str,
+        key_id: &str,
+    ) -> Result<Option<SigningKeyRecord>, StoreError> {
+        dispatch!(self.revoke_signing_key(namespace, key_id))
     }
 
     /// The gate report kept with a version: `None` when the version does not exist, `Some(None)` when it

@@ -19,12 +19,12 @@ use super::shared::{
     BatchPlan, Filters, LatestMoves, NewVersion, SearchTerm, StoredVersion, acquire_timeout,
     connection_error, cursor_position, cursor_ranked, duplicate_error, json_array, max_connections,
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, remote_urls,
-    touched_names,
+    stored_provenance, touched_names,
 };
 use super::{
     AuditEntry, AuditQuery, ChangeSignal, DatabaseConfig, ImportOutcome, ListQuery, Page,
-    PublishedVersion, StatusChange, StatusOutcome, StoreError, TokenRecord, VersionRecord,
-    VersionSelector, now, redact_url,
+    ProvenanceRecord, PublishedVersion, SigningKeyRecord, StatusChange, StatusOutcome, StoreError,
+    StoredProvenance, TokenRecord, VersionRecord, VersionSelector, now, redact_url,
 };
 
 /// Migrations, embedded so the binary works from any directory.
@@ -45,7 +45,14 @@ const FEED_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
 macro_rules! record_columns {
     () => {
         "v.server_name, v.version, v.manifest, v.status, v.status_message, v.status_changed_at, \
-         v.published_at, v.updated_at, v.is_latest"
+         v.published_at, v.updated_at, v.is_latest, v.provenance"
+    };
+}
+
+/// The columns a [`SigningKeyRecord`] is read from, in [`signing_key`]'s order.
+macro_rules! key_columns {
+    () => {
+        "namespace, key_id, algorithm, public_key, created_at, created_by, revoked_at"
     };
 }
 
@@ -139,6 +146,7 @@ impl PgStore {
     pub async fn publish_gated<E>(
         &self,
         manifest: &Manifest,
+        provenance: Option<&StoredProvenance>,
         gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
     ) -> Result<Result<VersionRecord, E>, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -199,9 +207,24 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(provenance) = provenance {
+            sqlx::query(
+                "with v as (update server_versions set provenance = $1 \
+                 where server_name = $2 and version = $3 returning id) \
+                 insert into provenance_bundles (version_id, bundle) select id, $4 from v",
+            )
+            .bind(&provenance.summary)
+            .bind(name)
+            .bind(manifest.version().as_str())
+            .bind(&provenance.bundle)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
-        Ok(Ok(new_record(manifest, written.now, is_latest)))
+        let mut record = new_record(manifest, written.now, is_latest);
+        record.provenance = provenance.map(|p| p.summary.clone());
+        Ok(Ok(record))
     }
 
     /// See [`super::Store::compat_report`].
@@ -315,7 +338,7 @@ impl PgStore {
         let mut last_tier = 0;
         for row in &rows {
             items.push(record(row)?);
-            last_tier = row.try_get::<i32, _>(9)?;
+            last_tier = row.try_get::<i32, _>(10)?;
         }
         let next_cursor = next_cursor(&items, limit, search.is_some(), i64::from(last_tier))?;
         Ok(Page { items, next_cursor })
@@ -375,6 +398,105 @@ impl PgStore {
             }
         };
         row.as_ref().map(record).transpose()
+    }
+
+    /// See [`super::Store::provenance`].
+    pub async fn provenance(
+        &self,
+        server_name: &str,
+        version: &VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<ProvenanceRecord>, StoreError> {
+        let exact = match version {
+            VersionSelector::Latest => None,
+            VersionSelector::Exact(version) => Some(version.as_str()),
+        };
+        let row = sqlx::query(
+            "select v.server_name, v.version, v.manifest, v.provenance, b.bundle \
+             from server_versions v left join provenance_bundles b on b.version_id = v.id \
+             where v.server_name = $1 and (case when $2::text is null then v.is_latest \
+             else v.version = $2 end) and ($3 or v.status <> 'deleted')",
+        )
+        .bind(server_name)
+        .bind(exact)
+        .bind(include_deleted)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let summary: Option<String> = row.try_get(3)?;
+            let bundle: Option<String> = row.try_get(4)?;
+            Ok(ProvenanceRecord {
+                server_name: row.try_get(0)?,
+                version: row.try_get(1)?,
+                manifest: row.try_get(2)?,
+                stored: stored_provenance(summary, bundle)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// See [`super::Store::insert_signing_key`].
+    pub async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "insert into signing_keys \
+             (namespace, key_id, algorithm, public_key, created_at, created_by, revoked_at) \
+             values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
+        )
+        .bind(&key.namespace)
+        .bind(&key.key_id)
+        .bind(&key.algorithm)
+        .bind(&key.public_key)
+        .bind(key.created_at)
+        .bind(key.created_by.as_deref())
+        .bind(key.revoked_at)
+        .execute(&mut *tx)
+        .await?;
+        // Other replicas cache the key list.
+        notify_change(&mut tx, &self.origin).await?;
+        tx.commit().await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::KeyExists {
+                namespace: key.namespace.clone(),
+                key_id: key.key_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// See [`super::Store::signing_keys`].
+    pub async fn signing_keys(&self, namespace: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            key_columns!(),
+            " from signing_keys where namespace = $1 order by created_at, key_id"
+        ))
+        .bind(namespace)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signing_key).collect()
+    }
+
+    /// See [`super::Store::revoke_signing_key`].
+    pub async fn revoke_signing_key(
+        &self,
+        namespace: &str,
+        key_id: &str,
+    ) -> Result<Option<SigningKeyRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(concat!(
+            "update signing_keys set revoked_at = coalesce(revoked_at, $3) \
+             where namespace = $1 and key_id = $2 returning ",
+            key_columns!()
+        ))
+        .bind(namespace)
+        .bind(key_id)
+        .bind(now())
+        .fetch_optional(&mut *tx)
+        .await?;
+        notify_change(&mut tx, &self.origin).await?;
+        tx.commit().await?;
+        row.as_ref().map(signing_key).transpose()
     }
 
     /// See [`super::Store::update_version_status`].
@@ -447,7 +569,7 @@ impl PgStore {
         };
         for row in &rows {
             let record = record(row)?;
-            if changed.contains(&row.try_get::<i64, _>(9)?) {
+            if changed.contains(&row.try_get::<i64, _>(10)?) {
                 outcome.changed.push(record.clone());
             }
             outcome.versions.push(record);
@@ -977,6 +1099,19 @@ fn push_tier(builder: &mut QueryBuilder<Postgres>, term: &SearchTerm) {
     builder.push(") > 0 then 3 else 4 end");
 }
 
+/// Reads the columns of [`key_columns!`].
+fn signing_key(row: &PgRow) -> Result<SigningKeyRecord, StoreError> {
+    Ok(SigningKeyRecord {
+        namespace: row.try_get(0)?,
+        key_id: row.try_get(1)?,
+        algorithm: row.try_get(2)?,
+        public_key: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        created_by: row.try_get(5)?,
+        revoked_at: row.try_get(6)?,
+    })
+}
+
 /// Reads the columns of [`record_columns!`].
 fn record(row: &PgRow) -> Result<VersionRecord, StoreError> {
     Ok(VersionRecord {
@@ -989,6 +1124,7 @@ fn record(row: &PgRow) -> Result<VersionRecord, StoreError> {
         published_at: row.try_get(6)?,
         updated_at: row.try_get(7)?,
         is_latest: row.try_get(8)?,
+        provenance: row.try_get(9)?,
     })
 }
 

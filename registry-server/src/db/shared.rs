@@ -129,6 +129,21 @@ pub(super) fn new_record(
         published_at: now,
         updated_at: now,
         is_latest,
+        provenance: None,
+    }
+}
+
+/// A version's stored provenance from its two nullable columns: both or neither.
+pub(super) fn stored_provenance(
+    summary: Option<String>,
+    bundle: Option<String>,
+) -> Result<Option<super::StoredProvenance>, StoreError> {
+    match (summary, bundle) {
+        (Some(summary), Some(bundle)) => Ok(Some(super::StoredProvenance { summary, bundle })),
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt(
+            "a version has a provenance summary without its bundle, or the reverse".to_owned(),
+        )),
     }
 }
 

@@ -29,11 +29,12 @@ use super::shared::{
     Filters, LatestMoves, NewVersion, SearchTerm, StoredVersion, acquire_timeout, connection_error,
     cursor_position, cursor_ranked, duplicate_error, json_array, json_string, max_connections,
     new_record, next_cursor, page_limit, plan_batch, plan_status_change, pool_usage, remote_urls,
-    touched_names,
+    stored_provenance, touched_names,
 };
 use super::{
-    AuditEntry, AuditQuery, DatabaseConfig, ImportOutcome, ListQuery, Page, PublishedVersion,
-    StatusChange, StatusOutcome, StoreError, TokenRecord, VersionRecord, VersionSelector, now,
+    AuditEntry, AuditQuery, DatabaseConfig, ImportOutcome, ListQuery, Page, ProvenanceRecord,
+    PublishedVersion, SigningKeyRecord, StatusChange, StatusOutcome, StoreError, StoredProvenance,
+    TokenRecord, VersionRecord, VersionSelector, now,
 };
 
 /// Migrations, embedded so the binary works from any directory.
@@ -53,7 +54,14 @@ const UPDATED_SINCE_PROBE: i64 = 4096;
 macro_rules! record_columns {
     () => {
         "v.server_name, v.version, v.manifest, v.status, v.status_message, v.status_changed_at, \
-         v.published_at, v.updated_at, v.is_latest"
+         v.published_at, v.updated_at, v.is_latest, v.provenance"
+    };
+}
+
+/// The columns a [`SigningKeyRecord`] is read from, in [`signing_key`]'s order.
+macro_rules! key_columns {
+    () => {
+        "namespace, key_id, algorithm, public_key, created_at, created_by, revoked_at"
     };
 }
 
@@ -142,6 +150,7 @@ impl SqliteStore {
     pub async fn publish_gated<E>(
         &self,
         manifest: &Manifest,
+        provenance: Option<&StoredProvenance>,
         gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
     ) -> Result<Result<VersionRecord, E>, StoreError> {
         // `begin immediate` holds the write lock: no other writer can publish between the gate's
@@ -203,9 +212,30 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(provenance) = provenance {
+            sqlx::query(
+                "update server_versions set provenance = ?1 where server_name = ?2 and version = ?3",
+            )
+            .bind(&provenance.summary)
+            .bind(name)
+            .bind(manifest.version().as_str())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "insert into provenance_bundles (version_id, bundle) \
+                 select id, ?1 from server_versions where server_name = ?2 and version = ?3",
+            )
+            .bind(&provenance.bundle)
+            .bind(name)
+            .bind(manifest.version().as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
-        Ok(Ok(new_record(manifest, now, is_latest)))
+        let mut record = new_record(manifest, now, is_latest);
+        record.provenance = provenance.map(|p| p.summary.clone());
+        Ok(Ok(record))
     }
 
     /// See [`super::Store::compat_report`].
@@ -323,7 +353,7 @@ impl SqliteStore {
         let mut last_tier = 0;
         for row in &rows {
             items.push(record(row)?);
-            last_tier = row.try_get::<i64, _>(9)?;
+            last_tier = row.try_get::<i64, _>(10)?;
         }
         let next_cursor = next_cursor(&items, limit, search.is_some(), last_tier)?;
         Ok(Page { items, next_cursor })
@@ -383,6 +413,89 @@ impl SqliteStore {
             }
         };
         row.as_ref().map(record).transpose()
+    }
+
+    /// See [`super::Store::provenance`].
+    pub async fn provenance(
+        &self,
+        server_name: &str,
+        version: &VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<ProvenanceRecord>, StoreError> {
+        let (exact, version) = match version {
+            VersionSelector::Latest => (false, ""),
+            VersionSelector::Exact(version) => (true, version.as_str()),
+        };
+        let row = sqlx::query(
+            "select v.server_name, v.version, v.manifest, v.provenance, b.bundle \
+             from server_versions v left join provenance_bundles b on b.version_id = v.id \
+             where v.server_name = ?1 and (case when ?2 then v.version = ?3 else v.is_latest end) \
+             and (?4 or v.status <> 'deleted')",
+        )
+        .bind(server_name)
+        .bind(exact)
+        .bind(version)
+        .bind(include_deleted)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| provenance_record(&row)).transpose()
+    }
+
+    /// See [`super::Store::insert_signing_key`].
+    pub async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "insert into signing_keys \
+             (namespace, key_id, algorithm, public_key, created_at, created_by, revoked_at) \
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7) on conflict do nothing",
+        )
+        .bind(&key.namespace)
+        .bind(&key.key_id)
+        .bind(&key.algorithm)
+        .bind(&key.public_key)
+        .bind(to_micros(key.created_at))
+        .bind(key.created_by.as_deref())
+        .bind(key.revoked_at.map(to_micros))
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::KeyExists {
+                namespace: key.namespace.clone(),
+                key_id: key.key_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// See [`super::Store::signing_keys`].
+    pub async fn signing_keys(&self, namespace: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "select ",
+            key_columns!(),
+            " from signing_keys where namespace = ?1 order by created_at, key_id"
+        ))
+        .bind(namespace)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(signing_key).collect()
+    }
+
+    /// See [`super::Store::revoke_signing_key`].
+    pub async fn revoke_signing_key(
+        &self,
+        namespace: &str,
+        key_id: &str,
+    ) -> Result<Option<SigningKeyRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "update signing_keys set revoked_at = coalesce(revoked_at, ?3) \
+             where namespace = ?1 and key_id = ?2 returning ",
+            key_columns!()
+        ))
+        .bind(namespace)
+        .bind(key_id)
+        .bind(to_micros(now()))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(signing_key).transpose()
     }
 
     /// See [`super::Store::update_version_status`].
@@ -450,7 +563,7 @@ impl SqliteStore {
         };
         for row in &rows {
             let record = record(row)?;
-            if changed.contains(&row.try_get::<i64, _>(9)?) {
+            if changed.contains(&row.try_get::<i64, _>(10)?) {
                 outcome.changed.push(record.clone());
             }
             outcome.versions.push(record);
@@ -982,6 +1095,34 @@ fn push_tier(builder: &mut QueryBuilder<Sqlite>, term: &SearchTerm) {
     builder.push(") > 0 then 3 else 4 end");
 }
 
+/// Reads the columns of [`SqliteStore::provenance`]'s query.
+fn provenance_record(row: &SqliteRow) -> Result<ProvenanceRecord, StoreError> {
+    let summary: Option<String> = row.try_get(3)?;
+    let bundle: Option<String> = row.try_get(4)?;
+    Ok(ProvenanceRecord {
+        server_name: row.try_get(0)?,
+        version: row.try_get(1)?,
+        manifest: row.try_get(2)?,
+        stored: stored_provenance(summary, bundle)?,
+    })
+}
+
+/// Reads the columns of [`key_columns!`].
+fn signing_key(row: &SqliteRow) -> Result<SigningKeyRecord, StoreError> {
+    Ok(SigningKeyRecord {
+        namespace: row.try_get(0)?,
+        key_id: row.try_get(1)?,
+        algorithm: row.try_get(2)?,
+        public_key: row.try_get(3)?,
+        created_at: from_micros(row.try_get(4)?)?,
+        created_by: row.try_get(5)?,
+        revoked_at: row
+            .try_get::<Option<i64>, _>(6)?
+            .map(from_micros)
+            .transpose()?,
+    })
+}
+
 /// Reads the columns of [`record_columns!`].
 fn record(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
     Ok(VersionRecord {
@@ -994,6 +1135,7 @@ fn record(row: &SqliteRow) -> Result<VersionRecord, StoreError> {
         published_at: from_micros(row.try_get(6)?)?,
         updated_at: from_micros(row.try_get(7)?)?,
         is_latest: row.try_get(8)?,
+        provenance: row.try_get(9)?,
     })
 }
 

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod compat;
 pub mod health;
+pub mod provenance;
 pub mod publish;
 pub mod servers;
 pub mod status;
@@ -16,3 +17,5 @@ pub const TAG_PUBLISH: &str = "publish";
 pub const TAG_OPS: &str = "operations";
 /// OpenAPI tag of the compatibility extensions.
 pub const TAG_COMPAT: &str = "compatibility";
+/// OpenAPI tag of the provenance extensions.
+pub const TAG_PROVENANCE: &str = "provenance";

@@ -12,12 +12,15 @@ use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
 use crate::extract::RawBody;
 use crate::handlers::TAG_PUBLISH;
 use crate::ownership;
+use crate::provenance;
 use crate::state::AppState;
 use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
 
 /// Publish an MCP server version
 ///
-/// The body is a server.json, or `{"server": {…}, "acknowledge": ["<fingerprint>", …]}`. Versions are
+/// The body is a server.json, or `{"server": {…}, "acknowledge": ["<fingerprint>", …], "bundle": {…}}`
+/// where `bundle` is a Sigstore bundle attesting the manifest (verified per the registry's provenance
+/// policy; a failure is a 422 pointing at `/bundle`, and nothing is stored). Versions are
 /// immutable: publishing a version that exists (or one with the same semver precedence) is a 409. A
 /// version whose tool surface or runtime breaks compatibility without the semver bump the break needs
 /// is also a 409, with the compatibility report as extension members. The new version becomes latest
@@ -36,7 +39,7 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
         (status = 403, description = "The token may not publish this name", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "The version is already published, or breaks compatibility without the bump it needs (the report is in the body)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 422, description = "The manifest is invalid, or a package does not carry its ownership marker (`--verify-packages`); `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "The manifest is invalid, a package does not carry its ownership marker (`--verify-packages`), or the provenance bundle does not verify (or is required and missing); `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "A package registry could not be reached to verify ownership; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
@@ -71,9 +74,18 @@ pub async fn publish_version(
         request.pointer_prefix,
     )
     .await?;
+    let provenance = provenance::check_publish(
+        &state.store,
+        &state.config.provenance,
+        manifest.raw(),
+        manifest.name().as_str(),
+        manifest.version().as_str(),
+        request.bundle,
+    )
+    .await?;
     let gated = state
         .store
-        .publish_gated(&manifest, |history| {
+        .publish_gated(&manifest, provenance.as_ref(), |history| {
             compat::gate_publish(&manifest, history, &request.acknowledge)
         })
         .await
@@ -96,6 +108,8 @@ struct PublishRequest<'a> {
     /// The exact bytes of the server.json.
     manifest: &'a [u8],
     acknowledge: Vec<String>,
+    /// The Sigstore bundle attesting the manifest, as sent.
+    bundle: Option<&'a serde_json::value::RawValue>,
     /// Where the server.json sits in the body, for error pointers.
     pointer_prefix: &'static str,
 }
@@ -108,6 +122,8 @@ impl<'a> PublishRequest<'a> {
             server: &'b serde_json::value::RawValue,
             #[serde(default)]
             acknowledge: Vec<String>,
+            #[serde(borrow, default)]
+            bundle: Option<&'b serde_json::value::RawValue>,
             /// An envelope has no `name` of its own; a server.json always does.
             name: Option<serde::de::IgnoredAny>,
         }
@@ -132,12 +148,14 @@ impl<'a> PublishRequest<'a> {
                 Ok(Self {
                     manifest: envelope.server.get().as_bytes(),
                     acknowledge: envelope.acknowledge,
+                    bundle: envelope.bundle,
                     pointer_prefix: "/server",
                 })
             }
             _ => Ok(Self {
                 manifest: body,
                 acknowledge: Vec::new(),
+                bundle: None,
                 pointer_prefix: "",
             }),
         }

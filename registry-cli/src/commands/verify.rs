@@ -1,0 +1,113 @@
+//! `mcp-reg verify NAME[@VERSION]`: re-verify a published version's provenance here, from the stored
+//! bundle, without trusting the registry's verdict. Exit 0 verified, 1 failed, 2 unsigned.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::commands::{Ctx, JsonFlag, print_json, split_name_version};
+use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
+use crate::{ExitStatus, UserError};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mcp-reg verify io.github.acme/weather
+  mcp-reg verify com.example/weather@1.2.0 --json
+  mcp-reg verify io.github.acme/weather --trusted-root private-sigstore.json
+
+Exit status: 0 verified, 1 the bundle does not verify (or the version cannot be fetched),
+2 the version is unsigned.")]
+pub struct VerifyArgs {
+    /// NAME or NAME@VERSION (default: the latest version).
+    pub server: String,
+    /// A Sigstore trusted_root.json to trust besides the public-good root (repeatable).
+    #[arg(long = "trusted-root", value_name = "FILE")]
+    pub trusted_roots: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+    let (name, version) = split_name_version(&args.server);
+    let version = version.unwrap_or("latest");
+    let trust = ProvenanceSettings::load()?.trust_roots(&args.trusted_roots)?;
+    let client = ctx.client()?;
+    let response = client.version(name, version)?.ok_or_else(|| {
+        UserError::new(format!(
+            "`{name}` version `{version}` is not in the registry"
+        ))
+        .with_hint("check the name and version with `mcp-reg versions NAME`")
+    })?;
+    let version = response.version().to_owned();
+    let verdict = {
+        let _spinner = ctx.ui.spinner("verifying the provenance");
+        verify_published(&client, &response.server, name, &version, &trust)?
+    };
+    let mut stdout = std::io::stdout().lock();
+    match verdict {
+        Verdict::Verified(summary) => {
+            if args.output.json {
+                print_json(&json!({
+                    "name": name, "version": version, "status": "verified", "summary": summary,
+                }))?;
+            } else {
+                let mode = match summary.mode {
+                    registry_provenance::Mode::Keyless => {
+                        "keyless (Sigstore certificate + transparency log)"
+                    }
+                    registry_provenance::Mode::Key => "key registered for the namespace",
+                };
+                let log_index = summary.log_index.map(|i| i.to_string());
+                let manifest = format!("{} matches the attested subject", summary.digest);
+                let rows = [
+                    ("manifest", Some(manifest.as_str())),
+                    ("mode", Some(mode)),
+                    ("issuer", summary.issuer.as_deref()),
+                    ("identity", Some(summary.identity.as_str())),
+                    ("repository", summary.repository.as_deref()),
+                    ("commit", summary.commit.as_deref()),
+                    ("ref", summary.git_ref.as_deref()),
+                    ("workflow", summary.workflow.as_deref()),
+                    ("run", summary.run_url.as_deref()),
+                    ("log index", log_index.as_deref()),
+                    ("signed at", summary.signed_at.as_deref()),
+                    ("key id", summary.key_id.as_deref()),
+                ];
+                writeln!(stdout, "{name} {version}")?;
+                for (label, value) in rows {
+                    if let Some(value) = value {
+                        writeln!(stdout, "  {label:<11} {value}")?;
+                    }
+                }
+                writeln!(stdout, "VERIFIED")?;
+            }
+            Ok(ExitStatus::Success)
+        }
+        Verdict::Failed(reason) => {
+            if args.output.json {
+                print_json(&json!({
+                    "name": name, "version": version, "status": "failed", "reason": reason,
+                }))?;
+            } else {
+                writeln!(stdout, "{name} {version}")?;
+                writeln!(stdout, "FAILED: {reason}")?;
+            }
+            eprintln!("error: the provenance of {name} {version} does not verify: {reason}");
+            eprintln!(
+                "hint: do not install this version; if you run a private Sigstore, pass its --trusted-root"
+            );
+            Ok(ExitStatus::Failure)
+        }
+        Verdict::Unsigned => {
+            if args.output.json {
+                print_json(&json!({ "name": name, "version": version, "status": "unsigned" }))?;
+            } else {
+                writeln!(stdout, "{name} {version}")?;
+                writeln!(stdout, "UNSIGNED: published without a provenance bundle")?;
+            }
+            Ok(ExitStatus::Unsigned)
+        }
+    }
+}
