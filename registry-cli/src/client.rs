@@ -256,15 +256,16 @@ impl Client {
         self.optional(self.http.get(url), "fetch the provenance")
     }
 
-    /// The signing keys registered for a namespace (revoked ones included).
+    /// The signing keys registered for a namespace (revoked ones included); none from a registry
+    /// without the extension (e.g. the official one).
     pub fn signing_keys(&self, namespace: &str) -> anyhow::Result<Vec<SigningKey>> {
         #[derive(Deserialize)]
         struct Keys {
             keys: Vec<SigningKey>,
         }
         let url = self.keys_url(namespace, None);
-        let keys: Keys = self.json(self.http.get(url), "list signing keys")?;
-        Ok(keys.keys)
+        let keys: Option<Keys> = self.optional(self.http.get(url), "list signing keys")?;
+        Ok(keys.map(|k| k.keys).unwrap_or_default())
     }
 
     /// Registers a public key (SPKI PEM) for a namespace.

@@ -229,7 +229,7 @@ impl Credentials {
 
 /// Writes `bytes` to `path` through a 0600 temp file in the same directory and a rename, so readers
 /// see the old or the new file, never a partial one, and the token is never group/world readable.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     create_private_dir(dir)?;
     let file_name = path.file_name().map_or_else(

@@ -162,13 +162,7 @@ pub fn verify_bundle(
 /// The unrevoked keys the registry lists for `name`'s namespace; keys that do not parse are skipped
 /// (they could not verify anything anyway).
 pub fn registered_keys(client: &Client, name: &str) -> anyhow::Result<Vec<RegisteredKey>> {
-    let namespace = namespace_of(name);
-    let keys = match client.signing_keys(namespace) {
-        Ok(keys) => keys,
-        // A registry without the extension (the official one) has no keys to offer.
-        Err(err) if is_not_found(&err) => return Ok(Vec::new()),
-        Err(err) => return Err(err),
-    };
+    let keys = client.signing_keys(namespace_of(name))?;
     Ok(keys
         .into_iter()
         .filter(|key| key.revoked_at.is_none())
@@ -181,11 +175,6 @@ pub fn registered_keys(client: &Client, name: &str) -> anyhow::Result<Vec<Regist
                 })
         })
         .collect())
-}
-
-fn is_not_found(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<UserError>()
-        .is_some_and(|user| user.message.contains("(404)"))
 }
 
 /// The namespace of a server name: the part before `/`.

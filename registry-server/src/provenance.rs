@@ -20,6 +20,8 @@ use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use registry_schema::Manifest;
+
 use crate::db::{Store, StoredProvenance};
 use crate::error::{ApiError, ErrorItem};
 
@@ -123,9 +125,7 @@ pub fn namespace_of(server_name: &str) -> &str {
 pub async fn check_publish(
     store: &Store,
     config: &ProvenanceConfig,
-    manifest_text: &str,
-    name: &str,
-    version: &str,
+    manifest: &Manifest,
     bundle: Option<&RawValue>,
 ) -> Result<Option<StoredProvenance>, ApiError> {
     let bundle = match (config.policy, bundle) {
@@ -147,18 +147,19 @@ pub async fn check_publish(
             &err.to_string(),
         )
     })?;
-    let manifest: Value = serde_json::from_str(manifest_text).map_err(|err| {
+    let manifest_value: Value = serde_json::from_str(manifest.raw()).map_err(|err| {
         ApiError::Internal(anyhow::anyhow!("validated manifest is not JSON: {err}"))
     })?;
-    let registered_keys = registered_keys(store, namespace_of(name)).await?;
+    let registered_keys = registered_keys(store, manifest.name().namespace()).await?;
     let trust = Arc::clone(&config.trust);
-    let (name_owned, version_owned) = (name.to_owned(), version.to_owned());
+    let name = manifest.name().as_str().to_owned();
+    let version = manifest.version().as_str().to_owned();
     // Certificate chains and signatures cost milliseconds of CPU: off the async workers.
     let verified = tokio::task::spawn_blocking(move || {
         registry_provenance::verify(&VerifyRequest {
-            manifest: &manifest,
-            name: &name_owned,
-            version: &version_owned,
+            manifest: &manifest_value,
+            name: &name,
+            version: &version,
             bundle: &bundle_value,
             trust: &trust,
             registered_keys: &registered_keys,
@@ -242,16 +243,4 @@ fn refusal(detail: &str, rule: &str, message: &str) -> ApiError {
 /// A 422 whose detail also carries the reason, so clients that print only `detail` say why.
 fn refusal_at(detail: &str, rule: &str, message: &str) -> ApiError {
     refusal(&format!("{detail}: {message}"), rule, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::namespace_of;
-
-    #[test]
-    fn namespace_is_the_part_before_the_slash() {
-        assert_eq!(namespace_of("io.github.alice/weather"), "io.github.alice");
-        assert_eq!(namespace_of("com.example/a/b"), "com.example");
-        assert_eq!(namespace_of("noslash"), "noslash");
-    }
 }

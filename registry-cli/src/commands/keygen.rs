@@ -51,8 +51,17 @@ pub fn run_keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<ExitStatus> {
                 .into());
         }
     }
-    write_new(&args.out, key.to_pem().as_bytes(), true, args.force)?;
-    write_new(&public_path, public.to_pem().as_bytes(), false, args.force)?;
+    let failed = |path: &Path, err: &dyn std::fmt::Display| -> anyhow::Error {
+        UserError::new(format!("cannot write {}: {err}", path.display()))
+            .with_hint("pick a writable --out path")
+            .into()
+    };
+    // Both whole or not at all: the private key through the 0600 credential writer, the public key
+    // through the install library's atomic replace.
+    crate::config::write_private(&args.out, key.to_pem().as_bytes())
+        .map_err(|err| failed(&args.out, &err))?;
+    crate::install::atomic::replace(&public_path, public.to_pem().as_bytes(), false)
+        .map_err(|err| failed(&public_path, &err))?;
     if args.output.json {
         print_json(&json!({
             "privateKey": args.out,
@@ -82,78 +91,6 @@ fn public_path(private: &Path) -> PathBuf {
     let mut name = private.as_os_str().to_owned();
     name.push(".pub");
     PathBuf::from(name)
-}
-
-/// Writes a whole file or nothing: a temporary file in the same directory, then a link (which refuses
-/// to replace an existing file unless `replace`) or a rename.
-fn write_new(path: &Path, bytes: &[u8], secret: bool, replace: bool) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let failed = |err: std::io::Error| -> anyhow::Error {
-        UserError::new(format!("cannot write {}: {err}", path.display()))
-            .with_hint("pick a writable --out path")
-            .into()
-    };
-    let mut temp = tempfile_in(dir).map_err(failed)?;
-    let result = (|| {
-        temp.1.write_all(bytes)?;
-        temp.1.sync_all()?;
-        if secret {
-            set_owner_only(&temp.0)?;
-        } else {
-            set_readable(&temp.0)?;
-        }
-        if replace {
-            std::fs::rename(&temp.0, path)
-        } else {
-            std::fs::hard_link(&temp.0, path)
-        }
-    })();
-    let _ = std::fs::remove_file(&temp.0);
-    result.map_err(failed)
-}
-
-fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    for attempt in 0..16 {
-        let path = dir.join(format!(".mcp-reg-key-{}-{attempt}.tmp", std::process::id()));
-        match options.open(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Err(std::io::Error::other("no free temporary file name"))
-}
-
-#[cfg(unix)]
-fn set_owner_only(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(unix)]
-fn set_readable(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_owner_only(_: &Path) -> std::io::Result<()> {
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn set_readable(_: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// Reads a private key written by `keygen`.

@@ -77,9 +77,7 @@ pub async fn publish_version(
     let provenance = provenance::check_publish(
         &state.store,
         &state.config.provenance,
-        manifest.raw(),
-        manifest.name().as_str(),
-        manifest.version().as_str(),
+        &manifest,
         request.bundle,
     )
     .await?;
