@@ -7,7 +7,9 @@
 //! - writes through this process bump the generation when their response is ready (read-your-writes);
 //!   so every route that changes registry data belongs in the router's `write_routes`;
 //! - on PostgreSQL, every write transaction sends `NOTIFY` at commit and each replica's change feed bumps
-//!   its generation; while the feed is down the cache is bypassed;
+//!   its generation; while the feed is down the cache is bypassed. With strict consistency (the default)
+//!   a hit is also confirmed by a read fence (`crate::read_fence`) before it is served, so a write
+//!   acknowledged by any replica is seen by every later read on every replica, not milliseconds later;
 //! - anything else (a second process writing to the same SQLite file) is bounded by the time-to-live.
 
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct CacheConfig {
     pub max_bytes: u64,
     /// How long an entry may be served without any write having been seen.
     pub ttl: Duration,
+    /// How replicas sharing a PostgreSQL database agree on what is cached.
+    pub consistency: CacheConsistency,
 }
 
 impl Default for CacheConfig {
@@ -52,8 +56,21 @@ impl Default for CacheConfig {
         Self {
             max_bytes: 64 * 1024 * 1024,
             ttl: Duration::from_secs(10),
+            consistency: CacheConsistency::Strict,
         }
     }
+}
+
+/// What a cached read promises about writes through other replicas (PostgreSQL; one SQLite process
+/// sees all its writes at once either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheConsistency {
+    /// Every read, on every replica, sees every write acknowledged before the read arrived. A cache hit
+    /// waits for a shared read of the database's change counter (about one round trip).
+    Strict,
+    /// Other replicas' writes are seen when their notification arrives, usually within milliseconds;
+    /// cache hits never touch the database.
+    Notify,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +127,8 @@ pub struct ResponseCache {
     generation: AtomicU64,
     /// False while a change feed is expected but not listening: entries could be stale unnoticed.
     feed_healthy: AtomicBool,
+    /// False while a read fence is expected but has not read the change counter yet.
+    fence_ready: AtomicBool,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -149,6 +168,7 @@ impl ResponseCache {
             ttl: config.ttl,
             generation: AtomicU64::new(0),
             feed_healthy: AtomicBool::new(true),
+            fence_ready: AtomicBool::new(true),
         }
     }
 
@@ -173,6 +193,18 @@ impl ResponseCache {
         }
     }
 
+    /// Marks the cache as depending on a read fence that has not read the change counter yet.
+    pub fn await_read_fence(&self) {
+        self.fence_ready.store(false, Ordering::Release);
+    }
+
+    /// What the read fence reports: the counter moved (or was read for the first time), so every entry
+    /// is dropped, and caching may start.
+    pub fn on_fence_change(&self) {
+        self.invalidate();
+        self.fence_ready.store(true, Ordering::Release);
+    }
+
     /// Marks the cache as depending on a change feed that has not connected yet.
     pub fn await_change_feed(&self) {
         self.feed_healthy.store(false, Ordering::Release);
@@ -189,9 +221,9 @@ impl ResponseCache {
     }
 
     fn active(&self) -> Option<&EntryCache> {
-        self.entries
-            .as_ref()
-            .filter(|_| self.feed_healthy.load(Ordering::Acquire))
+        self.entries.as_ref().filter(|_| {
+            self.feed_healthy.load(Ordering::Acquire) && self.fence_ready.load(Ordering::Acquire)
+        })
     }
 
     fn lookup(&self, key: &str) -> Lookup {
@@ -228,7 +260,18 @@ pub async fn serve_cached(State(state): State<AppState>, request: Request, next:
         .to_owned();
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let mut claim = RefreshClaim(None);
-    match cache.lookup(&key) {
+    let mut found = cache.lookup(&key);
+    // A hit is served only once the read fence confirms no other replica's acknowledged write is missing
+    // from it; if the fence cannot tell, the database answers.
+    if let (Lookup::Fresh(_) | Lookup::Expired(_), Some(fence)) = (&found, &state.read_fence) {
+        found = if fence.pass().await {
+            cache.lookup(&key)
+        } else {
+            state.metrics.cache_lookup("unconfirmed");
+            return next.run(request).await;
+        };
+    }
+    match found {
         Lookup::Fresh(entry) => {
             state.metrics.cache_lookup("hit");
             return cached_response(&entry, if_none_match.as_ref(), "hit");
@@ -288,7 +331,12 @@ pub async fn invalidate_on_write(
 ) -> Response {
     let response = next.run(request).await;
     if response.status().is_success() {
+        // Read before dropping the cache: only values drawn before the drop are covered by it.
+        let drawn = state.store.last_change_drawn();
         state.cache.invalidate();
+        if let (Some(fence), Some(drawn)) = (&state.read_fence, drawn) {
+            fence.cover(drawn);
+        }
     }
     response
 }
@@ -383,6 +431,7 @@ mod tests {
         let cache = ResponseCache::new(CacheConfig {
             max_bytes: 1 << 20,
             ttl: Duration::from_mins(1),
+            ..CacheConfig::default()
         });
         let entry = |generation| Entry {
             generation,
@@ -415,6 +464,7 @@ mod tests {
         let short_lived = ResponseCache::new(CacheConfig {
             max_bytes: 1 << 20,
             ttl: Duration::from_millis(1),
+            ..CacheConfig::default()
         });
         short_lived.store("/b".to_owned(), entry(0));
         std::thread::sleep(Duration::from_millis(5));
@@ -454,11 +504,13 @@ mod tests {
         let off = ResponseCache::new(CacheConfig {
             max_bytes: 0,
             ttl: Duration::from_secs(1),
+            ..CacheConfig::default()
         });
         assert!(off.active().is_none());
         let off = ResponseCache::new(CacheConfig {
             max_bytes: 1 << 20,
             ttl: Duration::ZERO,
+            ..CacheConfig::default()
         });
         assert!(off.active().is_none());
     }

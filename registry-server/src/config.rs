@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use registry_schema::Policy;
 
-use crate::cache::CacheConfig;
+use crate::cache::{CacheConfig, CacheConsistency};
 use crate::db::DatabaseConfig;
 use crate::rate_limit::RateLimits;
 
@@ -78,6 +78,17 @@ pub struct HttpArgs {
     /// another process writing to the same SQLite file. 0 turns the cache off.
     #[arg(long, env = "REGISTRY_CACHE_TTL", default_value_t = 10)]
     pub cache_ttl: u64,
+    /// With several replicas on one PostgreSQL: `strict` confirms each cache hit against the database's
+    /// change counter (about one round trip, shared by concurrent requests), so every read sees every
+    /// write acknowledged before it; `notify` serves hits without that and sees other replicas' writes
+    /// when their notification arrives (milliseconds).
+    #[arg(
+        long,
+        env = "REGISTRY_CACHE_CONSISTENCY",
+        value_enum,
+        default_value_t = CacheConsistency::Strict
+    )]
+    pub cache_consistency: CacheConsistency,
     /// Write requests (publish, status changes) per minute per presented token, counted across all
     /// replicas (0: no limit).
     #[arg(long, env = "REGISTRY_WRITE_LIMIT_PER_TOKEN", default_value_t = 600)]
@@ -105,6 +116,7 @@ impl Default for HttpArgs {
             request_timeout: 30,
             cache_mb: 64,
             cache_ttl: 10,
+            cache_consistency: CacheConsistency::Strict,
             write_limit_per_token: 600,
             write_limit_per_ip: 1200,
             read_limit_per_ip: 0,
@@ -150,6 +162,7 @@ impl From<&HttpArgs> for ServerConfig {
             cache: CacheConfig {
                 max_bytes: args.cache_mb.saturating_mul(1024 * 1024),
                 ttl: Duration::from_secs(args.cache_ttl),
+                consistency: args.cache_consistency,
             },
             trust_forwarded_for: args.trust_forwarded_for,
             rate_limits: RateLimits {

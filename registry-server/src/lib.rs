@@ -22,6 +22,7 @@ pub mod openapi;
 pub mod ownership;
 pub mod provenance;
 pub mod rate_limit;
+pub mod read_fence;
 pub mod router;
 pub mod state;
 pub mod telemetry;

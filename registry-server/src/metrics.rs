@@ -86,7 +86,7 @@ impl Default for Metrics {
         );
         registry.register(
             "response_cache_lookups",
-            "Read requests answered from the response cache (hit) or rendered (miss)",
+            "Read requests answered from the response cache (hit), rendered (miss), or rendered because the read fence could not confirm a cached page (unconfirmed)",
             cache.clone(),
         );
         registry.register(

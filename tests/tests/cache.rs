@@ -1,13 +1,14 @@
 //! The read-response cache on both engines: hits are byte-identical to what the handler renders, ETags
 //! revalidate with 304, and no write (through this process or, on PostgreSQL, through another replica)
-//! is ever hidden by a cached response.
+//! is hidden by a cached response: with strict consistency not even for the milliseconds a notification
+//! takes.
 #![allow(clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use registry_server::auth::Action;
-use registry_server::cache::CacheConfig;
+use registry_server::cache::{CacheConfig, CacheConsistency};
 use registry_server::config::ServerConfig;
 use registry_server::db::Backend;
 use registry_tests::app::{TestApp, TestResponse, encode, manifest};
@@ -144,8 +145,9 @@ async fn failed_writes_keep_the_cache(db: TestDb) {
     assert_eq!(cache_outcome(&app.get(&uri).await), "hit");
 }
 
-/// Two replicas on one database. On PostgreSQL the writer's `NOTIFY` reaches the reader's change feed;
-/// on SQLite (one process per file is the supported set-up) the time-to-live bounds staleness.
+/// Two replicas on one database. On PostgreSQL with `notify` consistency the writer's `NOTIFY` reaches
+/// the reader's change feed (strict consistency has its own test below); on SQLite (one process per
+/// file is the supported set-up) the time-to-live bounds staleness.
 async fn other_replicas_writes_are_seen(db: TestDb) {
     let ttl = match db.backend() {
         Backend::Postgres => Duration::from_hours(1),
@@ -154,6 +156,7 @@ async fn other_replicas_writes_are_seen(db: TestDb) {
     let config = ServerConfig {
         cache: CacheConfig {
             ttl,
+            consistency: CacheConsistency::Notify,
             ..CacheConfig::default()
         },
         ..ServerConfig::default()
@@ -191,6 +194,83 @@ async fn other_replicas_writes_are_seen(db: TestDb) {
             seen["server"]["version"]
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Strict consistency (the default) on PostgreSQL: a write acknowledged by one replica is seen by the
+/// next read on every other replica, even before its notification arrived; `notify` consistency serves
+/// its cached page until the notification comes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn strict_reads_see_every_acknowledged_write() {
+    let db = TestDb::postgres().await;
+    let database_url = db.config().database_url.unwrap();
+    let config = |consistency| ServerConfig {
+        cache: CacheConfig {
+            ttl: Duration::from_hours(1),
+            consistency,
+            ..CacheConfig::default()
+        },
+        ..ServerConfig::default()
+    };
+    let writer = TestApp::with_config(db, config(CacheConsistency::Strict)).await;
+    let strict = writer.replica().await;
+    let eventual = writer.replica_with(config(CacheConsistency::Notify)).await;
+    let token = writer
+        .token(&[(Action::Publish, "io.github.alice/*")])
+        .await;
+    let name = "io.github.alice/weather";
+    writer.publish(&token, &manifest(name, "1.0.0")).await.ok();
+    let latest = format!("/v0.1/servers/{}/versions/latest", encode(name));
+    let status_of = |response: &TestResponse| {
+        response.json()["_meta"]["io.modelcontextprotocol.registry/official"]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for reader in [&strict, &eventual] {
+        reader.get(&latest).await.ok();
+        let cached = reader.get(&latest).await;
+        assert_eq!(cache_outcome(&cached), "hit");
+        assert_eq!(status_of(&cached), "active");
+    }
+
+    // A write whose notification never arrives (as if still in flight): committed, then the change
+    // counter advanced, as every write does before it is acknowledged.
+    let mut raw = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url)
+        .await
+        .unwrap();
+    sqlx::query("update server_versions set status = 'deprecated' where server_name = $1")
+        .bind(name)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    sqlx::query("select nextval('mcp_reg_change_seq')")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let seen = strict.get(&latest).await;
+    assert_eq!(status_of(&seen), "deprecated", "strict: seen at once");
+    assert_eq!(
+        cache_outcome(&seen),
+        "miss",
+        "the fence dropped the old page"
+    );
+    assert_eq!(cache_outcome(&strict.get(&latest).await), "hit");
+    let stale = eventual.get(&latest).await;
+    assert_eq!(
+        status_of(&stale),
+        "active",
+        "notify: the cached page stands until a notification arrives"
+    );
+    assert_eq!(cache_outcome(&stale), "hit");
+
+    // Real writes through the writer, each read back at once through the strict replica's warm cache.
+    for minor in 1..=20 {
+        let version = format!("1.{minor}.0");
+        writer.publish(&token, &manifest(name, &version)).await.ok();
+        let seen = strict.get(&latest).await.ok();
+        assert_eq!(seen["server"]["version"], version.as_str());
+        assert_eq!(cache_outcome(&strict.get(&latest).await), "hit");
     }
 }
 

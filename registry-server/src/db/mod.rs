@@ -22,7 +22,7 @@ use registry_schema::Manifest;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use postgres::PgStore;
+pub use postgres::{ChangeCounter, PgStore};
 pub use sqlite::SqliteStore;
 
 /// Largest page a list may return.
@@ -595,6 +595,25 @@ impl Store {
         match self {
             Self::Sqlite(_) => None,
             Self::Postgres(store) => Some(store.spawn_change_feed(on_signal)),
+        }
+    }
+
+    /// A reader of the counter every committed write advances before it is acknowledged, for replicas'
+    /// read fences. `None` on SQLite: one process serves a database file, and its own writes
+    /// invalidate its cache directly.
+    pub fn change_counter(&self) -> Option<ChangeCounter> {
+        match self {
+            Self::Sqlite(_) => None,
+            Self::Postgres(store) => Some(store.change_counter()),
+        }
+    }
+
+    /// The highest change-counter value this process's own writes advanced the counter to (PostgreSQL).
+    /// A cache dropped after such a write holds nothing older than that value.
+    pub fn last_change_drawn(&self) -> Option<i64> {
+        match self {
+            Self::Sqlite(_) => None,
+            Self::Postgres(store) => store.last_change_drawn(),
         }
     }
 

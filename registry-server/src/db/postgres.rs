@@ -37,6 +37,15 @@ const INSERT_CHUNK: usize = 1000;
 /// Notifications are delivered at commit, and not at all on rollback.
 const CHANGES_CHANNEL: &str = "mcp_reg_changes";
 
+/// The change counter: advanced after every committed write, before the write is acknowledged; read by
+/// replicas' read fences (`crate::read_fence`). A sequence, so writers never wait on each other for it,
+/// and not transactional: `last_value` is the newest value any session drew.
+const ADVANCE_CHANGE_COUNTER: &str = "select nextval('mcp_reg_change_seq')";
+const READ_CHANGE_COUNTER: &str = "select last_value from mcp_reg_change_seq";
+
+/// Longest a read of the change counter may take, connecting included.
+const COUNTER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Back-off between attempts to re-establish the change feed.
 const FEED_RETRY_MIN: std::time::Duration = std::time::Duration::from_millis(250);
 const FEED_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(10);
@@ -63,6 +72,8 @@ pub struct PgStore {
     /// Identifies this store's writes in change notifications, so its own feed skips them (the HTTP
     /// layer already invalidated for them, and a late echo would only throw fresh entries away).
     origin: std::sync::Arc<str>,
+    /// The highest change-counter value this store's writes drew (0: none yet).
+    last_drawn: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl PgStore {
@@ -85,6 +96,7 @@ impl PgStore {
         Ok(Self {
             pool,
             origin: new_origin().into(),
+            last_drawn: std::sync::Arc::default(),
         })
     }
 
@@ -115,6 +127,35 @@ impl PgStore {
         })
     }
 
+    /// A reader of the change counter on a connection of its own (outside the pool, so busy readers of
+    /// the pool never delay it).
+    pub fn change_counter(&self) -> ChangeCounter {
+        ChangeCounter {
+            options: self.pool.connect_options(),
+            connection: None,
+        }
+    }
+
+    /// Commits a write, then advances the change counter. The counter moves only after the commit: a
+    /// replica that sees the new value and re-renders is sure to see the write. The caller acknowledges
+    /// the write only after this returns, so a read that arrives later and fences on the counter cannot
+    /// be answered from a page rendered before the write.
+    async fn commit_change(&self, tx: sqlx::Transaction<'_, Postgres>) -> Result<(), StoreError> {
+        tx.commit().await?;
+        let drawn: i64 = sqlx::query_scalar(ADVANCE_CHANGE_COUNTER)
+            .fetch_one(&self.pool)
+            .await?;
+        self.last_drawn
+            .fetch_max(drawn, std::sync::atomic::Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// The highest change-counter value this store's writes drew, if any.
+    pub fn last_change_drawn(&self) -> Option<i64> {
+        let drawn = self.last_drawn.load(std::sync::atomic::Ordering::Acquire);
+        (drawn > 0).then_some(drawn)
+    }
+
     /// See [`super::Store::migrate`].
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
@@ -137,7 +178,7 @@ impl PgStore {
         if let Some(duplicate) = written.duplicates.first() {
             return Err(duplicate_error(duplicate));
         }
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
         Ok(new_record(manifest, written.now, is_latest))
     }
@@ -220,7 +261,7 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         let is_latest = written.latest_inserted.first().copied().unwrap_or(false);
         let mut record = new_record(manifest, written.now, is_latest);
         record.provenance = provenance.map(|p| p.summary.clone());
@@ -258,7 +299,11 @@ impl PgStore {
             .execute(&mut *tx)
             .await?;
         let written = write_batch(&mut tx, manifests, &self.origin).await?;
-        tx.commit().await?;
+        if written.latest_inserted.is_empty() {
+            tx.commit().await?;
+        } else {
+            self.commit_change(tx).await?;
+        }
         self.analyze_if_grown().await;
         Ok(ImportOutcome {
             inserted: written.latest_inserted.len() as u64,
@@ -454,7 +499,7 @@ impl PgStore {
         .await?;
         // Other replicas cache the key list.
         notify_change(&mut tx, &self.origin).await?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::KeyExists {
                 namespace: key.namespace.clone(),
@@ -495,7 +540,7 @@ impl PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         notify_change(&mut tx, &self.origin).await?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         row.as_ref().map(signing_key).transpose()
     }
 
@@ -561,7 +606,7 @@ impl PgStore {
         .bind(&plan.addressed)
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         let changed: HashSet<i64> = plan.changed.iter().copied().collect();
         let mut outcome = StatusOutcome {
             changed: Vec::new(),
@@ -744,6 +789,47 @@ struct Written<'m> {
     latest_inserted: Vec<bool>,
     /// Versions left out because the same precedence is stored (or came earlier in the batch).
     duplicates: Vec<&'m Manifest>,
+}
+
+/// Reads the change counter that [`PgStore::commit_change`] advances.
+#[derive(Debug)]
+pub struct ChangeCounter {
+    options: std::sync::Arc<PgConnectOptions>,
+    /// Opened on first use and again after any failure.
+    connection: Option<PgConnection>,
+}
+
+impl ChangeCounter {
+    /// The counter's current value, read on a query that starts after this call.
+    pub async fn read(&mut self) -> Result<i64, StoreError> {
+        let read = tokio::time::timeout(COUNTER_READ_TIMEOUT, self.read_once()).await;
+        let outcome = match read {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Unavailable(
+                "reading the change counter timed out".to_owned(),
+            )),
+        };
+        if outcome.is_err() {
+            // A connection in an unknown state is not reused.
+            self.connection = None;
+        }
+        outcome
+    }
+
+    async fn read_once(&mut self) -> Result<i64, StoreError> {
+        let connection = match &mut self.connection {
+            Some(connection) => connection,
+            None => self.connection.insert(
+                sqlx::ConnectOptions::connect(self.options.as_ref())
+                    .await
+                    .map_err(connection_error)?,
+            ),
+        };
+        let value: i64 = sqlx::query_scalar(READ_CHANGE_COUNTER)
+            .fetch_one(&mut *connection)
+            .await?;
+        Ok(value)
+    }
 }
 
 /// Holds one connection in `LISTEN` and reports until the connection fails (`Err`) or the pool closes.
@@ -1214,8 +1300,10 @@ impl PgStore {
         if changed {
             // Other replicas drop cached responses that show the old `publishedAt`.
             notify_change(&mut tx, &self.origin).await?;
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(changed)
     }
 }
