@@ -1,27 +1,36 @@
 //! Package ownership verification at publish (the official registry's §5 checks): a package listed in
 //! a server.json must say, in its own registry, that it belongs to that server name.
 //!
-//! | Type | Marker |
-//! |---|---|
-//! | npm | `"mcpName": "<name>"` in the package.json of the published version |
-//! | pypi | `mcp-name: <name>` in the version's description (the README) |
-//! | nuget | `mcp-name: <name>` in the README (service index → `ReadmeUriTemplate/6.13.0`) |
-//! | cargo | `mcp-name: <name>` as visible text of the README crates.io renders |
-//! | oci | image config label `io.modelcontextprotocol.server.name` = `<name>` (anonymous pull) |
+//! | Type | Marker | Where it may come from |
+//! |---|---|---|
+//! | npm | `"mcpName": "<name>"` in the package.json of the published version | `--npm-registry-url` |
+//! | pypi | `mcp-name: <name>` in the version's description (the README) | `--pypi-url` |
+//! | nuget | `mcp-name: <name>` in the README (service index → `ReadmeUriTemplate/6.13.0`) | `--nuget-url` |
+//! | cargo | `mcp-name: <name>` as visible text of the README crates.io renders | `--crates-url` |
+//! | oci | image config label `io.modelcontextprotocol.server.name` = `<name>` (anonymous pull) | the image's registry, if allowed: docker.io, ghcr.io, `*.pkg.dev`, `*.azurecr.io`, mcr.microsoft.com, quay.io, plus `--oci-allowed-registries` |
+//! | mcpb | none (as the official registry): the download's SHA-256 must equal `fileSha256` | https release assets on github.com or gitlab.com, any path on `--mcpb-allowed-hosts`; the URL contains `mcp` |
 //!
 //! Each registry type is checked only when enabled with `--verify-packages`. The default is none: the
 //! embedded default serves private or offline setups whose packages may live anywhere. A registry open
-//! to the public should enable every type (`--verify-packages npm,pypi,nuget,cargo,oci`).
+//! to the public should enable every type (`--verify-packages npm,pypi,nuget,cargo,oci,mcpb`).
 //! `--strict-validation` does not imply it: verification needs egress to the package registries, which
 //! is a deployment decision of its own.
 //!
+//! OCI registries and MCPB hosts are named by the publisher, so they are allow-listed (checked before
+//! any request) and guarded: their names must resolve to public addresses (no loopback, private or
+//! link-local), redirects included. A mirror (`--oci-registry-url`, `--mcpb-mirror-url`) is the
+//! operator's choice and lifts the guard; the allow-list still applies to the reference.
+//!
 //! A missing or wrong marker, or a package or version the registry does not have, is the publisher's
-//! to fix: 422 with one `errors[]` entry per package, pointing at `/packages/{i}/identifier`. A package
-//! registry that cannot be reached, times out or answers 429/5xx says nothing about the package: that
-//! is **503** with `Retry-After`, naming the registry, so clients retry instead of editing the
-//! manifest. (OCI follows the official registry: on a 429 the check is skipped.)
+//! to fix: 422 with one `errors[]` entry per package, pointing at `/packages/{i}/identifier` (or at
+//! `/packages/{i}/fileSha256` for a missing, ill-formed or wrong MCPB digest). A package registry that
+//! cannot be reached, times out or answers 429/5xx says nothing about the package: that is **503**
+//! with `Retry-After`, naming the registry, so clients retry instead of editing the manifest. (OCI
+//! follows the official registry: on a 429 the check is skipped.)
 
 use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -31,7 +40,9 @@ use registry_schema::ServerJson;
 use registry_schema::manifest::Package;
 use reqwest::Url;
 use serde_json::Value;
+use sha2::{Digest as _, Sha256};
 
+use crate::auth_exchange::ssrf;
 use crate::error::{ApiError, ErrorItem, LoggedError, PROBLEM_JSON, ProblemDetails};
 
 /// Per-request timeout towards a package registry (the official registry uses 10 s).
@@ -42,6 +53,31 @@ pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 pub const OCI_LABEL: &str = "io.modelcontextprotocol.server.name";
 /// `Retry-After` seconds on a 503 caused by an unreachable package registry.
 const RETRY_AFTER_SECS: u64 = 30;
+/// OCI registries images may come from without configuration (the official registry's list).
+pub const DEFAULT_OCI_REGISTRIES: &[&str] = &[
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "ghcr.io",
+    "*.pkg.dev",
+    "*.azurecr.io",
+    "mcr.microsoft.com",
+    "quay.io",
+];
+/// Hosts MCPB bundles may be downloaded from without configuration (release assets only).
+pub const DEFAULT_MCPB_HOSTS: &[&str] = &["github.com", "gitlab.com"];
+/// Where github.com release downloads redirect to: allowed as redirect targets only.
+const MCPB_REDIRECT_HOSTS: &[&str] = &[
+    "objects.githubusercontent.com",
+    "release-assets.githubusercontent.com",
+];
+/// Default for `--mcpb-max-bytes` (100 MiB).
+pub const DEFAULT_MCPB_MAX_BYTES: u64 = 100 * 1024 * 1024;
+/// Redirects followed by an MCPB download.
+pub const MCPB_MAX_REDIRECTS: usize = 5;
+/// Whole-download deadline for an MCPB bundle: larger than [`REQUEST_TIMEOUT`] because bundles are
+/// large; each read still waits at most [`REQUEST_TIMEOUT`].
+pub const MCPB_DOWNLOAD_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// A package registry type that can be verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -51,6 +87,7 @@ pub enum RegistryKind {
     Nuget,
     Cargo,
     Oci,
+    Mcpb,
 }
 
 impl RegistryKind {
@@ -61,6 +98,7 @@ impl RegistryKind {
             "nuget" => Some(Self::Nuget),
             "cargo" => Some(Self::Cargo),
             "oci" => Some(Self::Oci),
+            "mcpb" => Some(Self::Mcpb),
             _ => None,
         }
     }
@@ -72,15 +110,102 @@ impl RegistryKind {
             Self::Nuget => "NuGet",
             Self::Cargo => "crates.io",
             Self::Oci => "OCI",
+            Self::Mcpb => "MCPB",
         }
     }
+}
+
+/// One entry of a host allow-list: `host`, `host:port`, or `*.suffix` (any name under the suffix,
+/// not the suffix itself). Stored lowercase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern(String);
+
+impl HostPattern {
+    /// Whether `host` (`host` or `host:port`, any case) is accepted.
+    pub fn matches(&self, host: &str) -> bool {
+        pattern_matches(&self.0, &host.to_ascii_lowercase())
+    }
+}
+
+impl FromStr for HostPattern {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim().to_ascii_lowercase();
+        let valid = match text.strip_prefix("*.") {
+            Some(suffix) => is_host(suffix),
+            None => is_host_port(&text),
+        };
+        if valid {
+            Ok(Self(text))
+        } else {
+            Err(format!(
+                "`{text}` is not a host, `host:port` or `*.suffix` (no scheme, no path)"
+            ))
+        }
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `pattern` (lowercase) against `host` (lowercase): exact, or a proper subdomain for `*.suffix`.
+fn pattern_matches(pattern: &str, host: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(dot_suffix) => host.len() > dot_suffix.len() && host.ends_with(dot_suffix),
+        None => pattern == host,
+    }
+}
+
+/// DNS-style name: dot-separated labels of letters, digits and hyphens.
+fn is_host(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn is_host_port(text: &str) -> bool {
+    match text.split_once(':') {
+        Some((host, port)) => {
+            is_host(host)
+                && !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        }
+        None => is_host(text),
+    }
+}
+
+/// Whether `host` is in the defaults or the configured extras.
+fn host_allowed(defaults: &[&str], extra: &[HostPattern], host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    defaults.iter().any(|p| pattern_matches(p, &host)) || extra.iter().any(|p| p.matches(&host))
+}
+
+/// The defaults and the configured extras, for messages.
+fn allowed_list(defaults: &[&str], extra: &[HostPattern]) -> String {
+    defaults
+        .iter()
+        .map(|p| (*p).to_owned())
+        .chain(extra.iter().map(ToString::to_string))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Package ownership flags (part of `serve`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct OwnershipArgs {
     /// Package registry types whose ownership marker is checked at publish (comma-separated: npm, pypi,
-    /// nuget, cargo, oci). Default: none. A registry open to the public should enable all of them.
+    /// nuget, cargo, oci, mcpb). Default: none. A registry open to the public should enable all of them.
     #[arg(
         long,
         env = "REGISTRY_VERIFY_PACKAGES",
@@ -102,9 +227,39 @@ pub struct OwnershipArgs {
     #[arg(long, env = "REGISTRY_CRATES_URL", default_value = DEFAULT_CRATES)]
     pub crates_url: Url,
     /// Send every OCI registry request to this base URL instead of the image's own registry (a pull
-    /// mirror). Default: the registry named by the image reference (docker.io → registry-1.docker.io).
+    /// mirror, or a local registry in tests). Default: the registry named by the image reference
+    /// (docker.io → registry-1.docker.io). The image's registry must still be allowed; requests to
+    /// the mirror may go to private addresses.
     #[arg(long, env = "REGISTRY_OCI_REGISTRY_URL")]
     pub oci_registry_url: Option<Url>,
+    /// OCI registries accepted besides the defaults (docker.io, ghcr.io, *.pkg.dev, *.azurecr.io,
+    /// mcr.microsoft.com, quay.io); comma-separated hosts, `host:port` or `*.suffix`. An image from
+    /// any other registry is refused (422) without contacting it.
+    #[arg(
+        long,
+        env = "REGISTRY_OCI_ALLOWED_REGISTRIES",
+        value_delimiter = ',',
+        num_args = 0..
+    )]
+    pub oci_allowed_registries: Vec<HostPattern>,
+    /// Hosts MCPB bundles may be downloaded from besides github.com and gitlab.com (where only release
+    /// assets are accepted); comma-separated hosts, `host:port` or `*.suffix`. Any https path is
+    /// accepted on these.
+    #[arg(
+        long,
+        env = "REGISTRY_MCPB_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        num_args = 0..
+    )]
+    pub mcpb_allowed_hosts: Vec<HostPattern>,
+    /// Largest MCPB bundle downloaded to check its `fileSha256`, in bytes (larger: 422).
+    #[arg(long, env = "REGISTRY_MCPB_MAX_BYTES", default_value_t = DEFAULT_MCPB_MAX_BYTES)]
+    pub mcpb_max_bytes: u64,
+    /// Send every MCPB download to this base URL instead: its scheme, host and port replace the
+    /// bundle URL's, the path is kept (a download mirror, or a local server in tests). The bundle URL
+    /// must still be allowed; requests to the mirror may go to private addresses.
+    #[arg(long, env = "REGISTRY_MCPB_MIRROR_URL")]
+    pub mcpb_mirror_url: Option<Url>,
 }
 
 const DEFAULT_NPM: &str = "https://registry.npmjs.org";
@@ -121,6 +276,10 @@ impl OwnershipArgs {
             nuget_url: self.nuget_url.clone(),
             crates_url: self.crates_url.clone(),
             oci_url: self.oci_registry_url.clone(),
+            oci_allowed_registries: self.oci_allowed_registries.clone(),
+            mcpb_allowed_hosts: self.mcpb_allowed_hosts.clone(),
+            mcpb_max_bytes: self.mcpb_max_bytes,
+            mcpb_base_override: self.mcpb_mirror_url.clone(),
         }
     }
 }
@@ -135,8 +294,17 @@ pub struct OwnershipConfig {
     /// The NuGet v3 service index.
     pub nuget_url: Url,
     pub crates_url: Url,
-    /// Overrides every OCI image's registry.
+    /// Overrides every OCI image's registry (a mirror; also lifts the private-address guard).
     pub oci_url: Option<Url>,
+    /// OCI registries accepted besides [`DEFAULT_OCI_REGISTRIES`].
+    pub oci_allowed_registries: Vec<HostPattern>,
+    /// MCPB hosts accepted besides [`DEFAULT_MCPB_HOSTS`] (any path on these).
+    pub mcpb_allowed_hosts: Vec<HostPattern>,
+    /// Largest MCPB bundle downloaded.
+    pub mcpb_max_bytes: u64,
+    /// Mirror or test server for MCPB downloads: replaces the scheme, host and port of every
+    /// (allowed) download URL, and lifts the private-address guard.
+    pub mcpb_base_override: Option<Url>,
 }
 
 impl Default for OwnershipConfig {
@@ -150,6 +318,10 @@ impl Default for OwnershipConfig {
             nuget_url: parse(DEFAULT_NUGET),
             crates_url: parse(DEFAULT_CRATES),
             oci_url: None,
+            oci_allowed_registries: Vec::new(),
+            mcpb_allowed_hosts: Vec::new(),
+            mcpb_max_bytes: DEFAULT_MCPB_MAX_BYTES,
+            mcpb_base_override: None,
         }
     }
 }
@@ -164,6 +336,7 @@ impl OwnershipConfig {
             RegistryKind::Nuget,
             RegistryKind::Cargo,
             RegistryKind::Oci,
+            RegistryKind::Mcpb,
         ];
         self
     }
@@ -179,6 +352,8 @@ pub struct OwnershipProblem {
     /// Index into `packages[]`.
     pub index: usize,
     pub kind: ProblemKind,
+    /// The package field the problem points at.
+    pub field: PackageField,
     pub message: String,
 }
 
@@ -190,22 +365,132 @@ pub enum ProblemKind {
     Upstream,
 }
 
-/// A shared HTTP client for package registries (rustls on ring, 10 s per request).
-pub fn http_client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
+/// The field of a package a problem points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageField {
+    Identifier,
+    FileSha256,
+}
+
+impl PackageField {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Identifier => "identifier",
+            Self::FileSha256 => "fileSha256",
+        }
+    }
+}
+
+/// The HTTP clients ownership checks use (rustls on ring).
+pub struct Clients {
+    /// Operator-configured registries and mirrors: redirects followed, any address.
+    plain: reqwest::Client,
+    /// Publisher-named OCI registries: public addresses only, redirects included.
+    guarded: reqwest::Client,
+    /// MCPB downloads through a mirror: redirects are followed (and judged) by the check itself.
+    download: reqwest::Client,
+    /// MCPB downloads from publisher-named URLs: public addresses only; redirects by the check.
+    guarded_download: reqwest::Client,
+}
+
+/// The shared clients (built once).
+pub fn clients() -> Result<&'static Clients, String> {
+    static CLIENTS: OnceLock<Result<Clients, String>> = OnceLock::new();
+    CLIENTS
         .get_or_init(|| {
             // reqwest is built without a bundled crypto provider; ring is the one the workspace has.
             let _ = rustls::crypto::ring::default_provider().install_default();
-            reqwest::Client::builder()
-                .user_agent(concat!("mcp-reg/", env!("CARGO_PKG_VERSION")))
-                .timeout(REQUEST_TIMEOUT)
-                .connect_timeout(REQUEST_TIMEOUT)
-                .build()
-                .map_err(|err| error_chain(&err))
+            let build = |guard: bool, download: bool| {
+                let mut builder = reqwest::Client::builder()
+                    .user_agent(concat!("mcp-reg/", env!("CARGO_PKG_VERSION")))
+                    .connect_timeout(REQUEST_TIMEOUT);
+                builder = if download {
+                    builder
+                        .read_timeout(REQUEST_TIMEOUT)
+                        .timeout(MCPB_DOWNLOAD_TIMEOUT)
+                        .redirect(reqwest::redirect::Policy::none())
+                } else {
+                    builder.timeout(REQUEST_TIMEOUT)
+                };
+                if guard {
+                    builder = builder.dns_resolver(PublicOnly);
+                    if !download {
+                        builder = builder.redirect(public_redirects());
+                    }
+                }
+                builder.build().map_err(|err| error_chain(&err))
+            };
+            Ok(Clients {
+                plain: build(false, false)?,
+                guarded: build(true, false)?,
+                download: build(false, true)?,
+                guarded_download: build(true, true)?,
+            })
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// A refused address, carried through reqwest's error chain so it can be told from an outage.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PrivateAddress(String);
+
+/// Resolves publisher-named hosts, refusing names with any non-public address
+/// ([`ssrf::check_addresses`]).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(resolve_public(name.as_str().to_owned()))
+    }
+}
+
+async fn resolve_public(
+    host: String,
+) -> Result<reqwest::dns::Addrs, Box<dyn std::error::Error + Send + Sync>> {
+    let addrs = ssrf::resolve(&host, 0, &[], REQUEST_TIMEOUT).await?;
+    ssrf::check_addresses(&host, &addrs, false).map_err(PrivateAddress)?;
+    Ok(Box::new(addrs.into_iter()))
+}
+
+/// Redirects of publisher-named registries: at most 10, never to a non-public IP literal (names
+/// go through [`PublicOnly`]).
+fn public_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= 10 {
+            return attempt.error("too many redirects");
+        }
+        match literal_refusal(attempt.url()) {
+            Some(reason) => attempt.error(PrivateAddress(reason)),
+            None => attempt.follow(),
+        }
+    })
+}
+
+/// Why `url`'s host, an IP literal, may not be fetched (the resolver never sees literals).
+fn literal_refusal(url: &Url) -> Option<String> {
+    let host = url.host_str()?;
+    let ip: IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    ssrf::forbidden_reason(ip).map(|reason| {
+        format!("{host} is a {reason} address; the registry only fetches from public addresses")
+    })
+}
+
+/// The refused address somewhere in `err`'s causes, if that is why it failed.
+fn private_address(err: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<PrivateAddress>() {
+            return Some(refused.0.clone());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// Publish-time entry point: `Ok` when every enabled package is verified, else the refusal to return.
@@ -221,15 +506,16 @@ pub async fn check_publish(
     if !wanted {
         return Ok(());
     }
-    let client = http_client().map_err(|err| OwnershipRefusal {
+    let clients = clients().map_err(|err| OwnershipRefusal {
         problems: vec![OwnershipProblem {
             index: 0,
             kind: ProblemKind::Upstream,
+            field: PackageField::Identifier,
             message: format!("package registries cannot be contacted: {err}"),
         }],
         pointer_prefix: pointer_prefix.to_owned(),
     })?;
-    verify_packages(server, config, client)
+    verify_packages(server, config, clients)
         .await
         .map_err(|problems| OwnershipRefusal {
             problems,
@@ -241,7 +527,7 @@ pub async fn check_publish(
 pub async fn verify_packages(
     server: &ServerJson,
     config: &OwnershipConfig,
-    client: &reqwest::Client,
+    clients: &Clients,
 ) -> Result<(), Vec<OwnershipProblem>> {
     let name = server.name.as_str();
     let mut problems = Vec::new();
@@ -252,23 +538,32 @@ pub async fn verify_packages(
         if !config.is_enabled(kind) {
             continue;
         }
-        let http = Http { client };
+        let http = Http::open(clients);
         let outcome = match kind {
             RegistryKind::Npm => check_npm(&http, config, package, name).await,
             RegistryKind::Pypi => check_pypi(&http, config, package, name).await,
             RegistryKind::Nuget => check_nuget(&http, config, package, name).await,
             RegistryKind::Cargo => check_cargo(&http, config, package, name).await,
-            RegistryKind::Oci => check_oci(&http, config, package, name).await,
+            RegistryKind::Oci => check_oci(clients, config, package, name).await,
+            RegistryKind::Mcpb => check_mcpb(clients, config, package).await,
         };
         if let Err(failure) = outcome {
-            let (kind, message) = match failure {
-                Failure::NotOwned(message) => (ProblemKind::NotOwned, message),
-                Failure::Upstream(message) => (ProblemKind::Upstream, message),
+            let (kind, field, message) = match failure {
+                Failure::NotOwned(message) => {
+                    (ProblemKind::NotOwned, PackageField::Identifier, message)
+                }
+                Failure::Digest(message) => {
+                    (ProblemKind::NotOwned, PackageField::FileSha256, message)
+                }
+                Failure::Upstream(message) => {
+                    (ProblemKind::Upstream, PackageField::Identifier, message)
+                }
             };
             tracing::info!(package.index = index, package.registry = %package.registry_type, package.identifier = %package.identifier, problem = %message, "package ownership not verified");
             problems.push(OwnershipProblem {
                 index,
                 kind,
+                field,
                 message,
             });
         }
@@ -295,8 +590,10 @@ impl OwnershipRefusal {
             .map(|problem| {
                 ErrorItem::at_pointer(
                     format!(
-                        "{}/packages/{}/identifier",
-                        self.pointer_prefix, problem.index
+                        "{}/packages/{}/{}",
+                        self.pointer_prefix,
+                        problem.index,
+                        problem.field.key()
                     ),
                     problem.message.clone(),
                 )
@@ -353,7 +650,11 @@ impl IntoResponse for OwnershipRefusal {
 /// How one package check failed.
 #[derive(Debug)]
 enum Failure {
+    /// The publisher's to fix, at `identifier`: 422.
     NotOwned(String),
+    /// The publisher's to fix, at `fileSha256`: 422.
+    Digest(String),
+    /// The registry or host could not answer: 503.
     Upstream(String),
 }
 
@@ -368,10 +669,29 @@ struct Answer {
 
 struct Http<'a> {
     client: &'a reqwest::Client,
+    /// Publisher-named hosts: refuse non-public addresses (the client's resolver does names).
+    guard: bool,
 }
 
-impl Http<'_> {
-    /// `GET url` read whole (capped). Transport failures, 429 and 5xx are [`Failure::Upstream`].
+impl<'a> Http<'a> {
+    /// For operator-configured registries and mirrors.
+    fn open(clients: &'a Clients) -> Self {
+        Self {
+            client: &clients.plain,
+            guard: false,
+        }
+    }
+
+    /// For publisher-named hosts.
+    fn guarded(clients: &'a Clients) -> Self {
+        Self {
+            client: &clients.guarded,
+            guard: true,
+        }
+    }
+
+    /// `GET url` read whole (capped). Transport failures, 429 and 5xx are [`Failure::Upstream`]; a
+    /// refused (non-public) address is [`Failure::NotOwned`].
     async fn get(
         &self,
         what: RegistryKind,
@@ -379,6 +699,17 @@ impl Http<'_> {
         headers: &[(header::HeaderName, String)],
     ) -> Result<Answer, Failure> {
         let shown = url.to_string();
+        let refused = |reason: String| {
+            Failure::NotOwned(format!(
+                "the {} registry at `{shown}` cannot be used: {reason}",
+                what.label()
+            ))
+        };
+        if self.guard
+            && let Some(reason) = literal_refusal(&url)
+        {
+            return Err(refused(reason));
+        }
         let mut request = self.client.get(url);
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
@@ -392,7 +723,10 @@ impl Http<'_> {
         let mut response = request
             .send()
             .await
-            .map_err(|err| unreachable(error_chain(&err.without_url())))?;
+            .map_err(|err| match private_address(&err) {
+                Some(reason) => refused(reason),
+                None => unreachable(error_chain(&err.without_url())),
+            })?;
         let status = response.status();
         let response_headers = response.headers().clone();
         let mut body = Vec::new();
@@ -811,7 +1145,10 @@ impl ImageRef {
         } else {
             repository
         };
-        let valid = !reference.is_empty()
+        // The registry becomes a URL authority: a host and optional port, nothing a URL would read
+        // as more (`#`, `?`, `@`, `\`).
+        let valid = is_host_port(&registry.to_ascii_lowercase())
+            && !reference.is_empty()
             && repository.split('/').all(|s| {
                 plain_segment(s)
                     && s.bytes().all(|b| {
@@ -832,7 +1169,8 @@ impl ImageRef {
         if let Some(url) = &config.oci_url {
             return Ok(url.clone());
         }
-        let host = match self.registry.as_str() {
+        let registry = self.registry.to_ascii_lowercase();
+        let host = match registry.as_str() {
             "docker.io" | "index.docker.io" => "registry-1.docker.io",
             other => other,
         };
@@ -986,7 +1324,7 @@ fn parse_challenge(text: &str) -> Vec<(String, String)> {
 }
 
 async fn check_oci(
-    http: &Http<'_>,
+    clients: &Clients,
     config: &OwnershipConfig,
     package: &Package,
     name: &str,
@@ -997,8 +1335,25 @@ async fn check_oci(
             "`{id}` is not an OCI image reference (`registry/namespace/image:tag` or `…@sha256:…`)"
         )));
     };
+    // Judged on the reference, before any request (a mirror does not change where the image is).
+    if !host_allowed(
+        DEFAULT_OCI_REGISTRIES,
+        &config.oci_allowed_registries,
+        &image.registry,
+    ) {
+        return Err(Failure::NotOwned(format!(
+            "OCI image `{id}` is on registry `{}`, which this registry does not accept; images must come from: {}",
+            image.registry,
+            allowed_list(DEFAULT_OCI_REGISTRIES, &config.oci_allowed_registries)
+        )));
+    }
+    let http = if config.oci_url.is_some() {
+        Http::open(clients)
+    } else {
+        Http::guarded(clients)
+    };
     let mut oci = Oci {
-        http,
+        http: &http,
         base: image.base(config)?,
         repository: image.repository.clone(),
         token: None,
@@ -1068,6 +1423,292 @@ async fn check_oci(
     }
 }
 
+async fn check_mcpb(clients: &Clients, config: &OwnershipConfig, package: &Package) -> Check {
+    let id = package.identifier.as_str();
+    let url = mcpb_url(config, id)?;
+    let expected = expected_sha256(package)?;
+    let actual = mcpb_sha256(clients, config, id, url).await?;
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Failure::Digest(format!(
+            "`fileSha256` is {expected}, but the bundle at `{id}` has SHA-256 {actual}; set `fileSha256` to the digest of the published bundle"
+        )))
+    }
+}
+
+/// The checks of an MCPB bundle URL that need no request: https, an allowed host, a release asset
+/// on github.com and gitlab.com, and `mcp` somewhere in it (as the official registry requires).
+fn mcpb_url(config: &OwnershipConfig, id: &str) -> Result<Url, Failure> {
+    let url = Url::parse(id)
+        .map_err(|err| Failure::NotOwned(format!("MCPB identifier `{id}` is not a URL: {err}")))?;
+    if url.scheme() != "https" {
+        return Err(Failure::NotOwned(format!(
+            "MCPB bundle URL `{id}` must use https"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Failure::NotOwned(format!(
+            "MCPB bundle URL `{id}` must not carry credentials"
+        )));
+    }
+    let Some(host) = authority(&url) else {
+        return Err(Failure::NotOwned(format!(
+            "MCPB bundle URL `{id}` has no host"
+        )));
+    };
+    if !host_allowed(DEFAULT_MCPB_HOSTS, &config.mcpb_allowed_hosts, &host) {
+        return Err(Failure::NotOwned(format!(
+            "MCPB bundle host `{host}` is not accepted; bundles must be downloadable from: {}",
+            allowed_list(DEFAULT_MCPB_HOSTS, &config.mcpb_allowed_hosts)
+        )));
+    }
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
+    let shape = match host.as_str() {
+        "github.com" if !is_github_release_asset(&segments) => {
+            Some("`https://github.com/{owner}/{repo}/releases/download/{tag}/{file}`")
+        }
+        "gitlab.com" if !is_gitlab_release_asset(&segments) => Some(
+            "`https://gitlab.com/{group}/{project}/-/releases/{tag}/downloads/{file}` or `https://gitlab.com/{group}/{project}/-/package_files/{id}/download`",
+        ),
+        _ => None,
+    };
+    if let Some(shape) = shape {
+        return Err(Failure::NotOwned(format!(
+            "MCPB bundle URL `{id}` is not a release asset; on {host} a bundle must be a release download: {shape}"
+        )));
+    }
+    if !id.to_ascii_lowercase().contains("mcp") {
+        return Err(Failure::NotOwned(format!(
+            "MCPB bundle URL `{id}` must contain `mcp` (for example in the file name), as the official registry requires"
+        )));
+    }
+    Ok(url)
+}
+
+/// `/{owner}/{repo}/releases/download/{tag}/{file}`.
+fn is_github_release_asset(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        [owner, repo, "releases", "download", tag, file]
+            if [owner, repo, tag, file].iter().all(|s| !s.is_empty())
+    )
+}
+
+/// `/{group…}/{project}/-/releases/{tag}/downloads/{file…}` or
+/// `/{group…}/{project}/-/package_files/{N}/download`.
+fn is_gitlab_release_asset(segments: &[&str]) -> bool {
+    let Some(dash) = segments.iter().position(|s| *s == "-") else {
+        return false;
+    };
+    let (project, rest) = (&segments[..dash], &segments[dash + 1..]);
+    project.len() >= 2
+        && project.iter().all(|s| !s.is_empty())
+        && match rest {
+            ["releases", tag, "downloads", file @ ..] => {
+                !tag.is_empty() && !file.is_empty() && file.iter().all(|s| !s.is_empty())
+            }
+            ["package_files", number, "download"] => {
+                !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())
+            }
+            _ => false,
+        }
+}
+
+/// `fileSha256`, lowercase, when it is 64 hex digits.
+fn expected_sha256(package: &Package) -> Result<String, Failure> {
+    let Some(sha) = package.file_sha256.as_deref() else {
+        return Err(Failure::Digest(
+            "MCPB packages need `fileSha256`: the SHA-256 of the bundle (64 hex digits)".to_owned(),
+        ));
+    };
+    if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(sha.to_ascii_lowercase())
+    } else {
+        let shown: String = sha.chars().take(80).collect();
+        Err(Failure::Digest(format!(
+            "`fileSha256` `{shown}` is not a SHA-256: it must be 64 hex digits (the `sha256sum` of the bundle)"
+        )))
+    }
+}
+
+/// `host` or `host:port` of `url`, lowercase (the port only when not the scheme's default).
+fn authority(url: &Url) -> Option<String> {
+    let host = url.host_str()?.to_ascii_lowercase();
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// `url` on the mirror: the mirror's scheme, host and port with `url`'s path and query.
+fn rebase(url: &Url, mirror: &Url) -> Url {
+    let mut rebased = mirror.clone();
+    rebased.set_path(url.path());
+    rebased.set_query(url.query());
+    rebased.set_fragment(None);
+    rebased
+}
+
+/// Why a redirect target may not be downloaded, or `None`: it must be https, on an allowed host or
+/// on a host the default hosts' downloads redirect to.
+fn mcpb_redirect_refusal(config: &OwnershipConfig, next: &Url) -> Option<String> {
+    if next.scheme() != "https" {
+        return Some("which is not https".to_owned());
+    }
+    let host = authority(next).unwrap_or_default();
+    if host_allowed(DEFAULT_MCPB_HOSTS, &config.mcpb_allowed_hosts, &host)
+        || MCPB_REDIRECT_HOSTS.contains(&host.as_str())
+    {
+        return None;
+    }
+    Some(format!(
+        "a host this registry does not download from (allowed: {}, {})",
+        allowed_list(DEFAULT_MCPB_HOSTS, &config.mcpb_allowed_hosts),
+        MCPB_REDIRECT_HOSTS.join(", ")
+    ))
+}
+
+/// Downloads the bundle (following allowed redirects) and returns its SHA-256, never holding more
+/// than one chunk.
+async fn mcpb_sha256(
+    clients: &Clients,
+    config: &OwnershipConfig,
+    id: &str,
+    url: Url,
+) -> Result<String, Failure> {
+    let mirror = config.mcpb_base_override.as_ref();
+    let client = if mirror.is_some() {
+        &clients.download
+    } else {
+        &clients.guarded_download
+    };
+    // `current` is the URL as the publisher's host sees it; a mirror only changes where it is sent.
+    let mut current = url;
+    let mut redirects = 0;
+    loop {
+        let shown = current.to_string();
+        let refused = |reason: String| {
+            Failure::NotOwned(format!(
+                "MCPB bundle `{id}` cannot be downloaded from `{shown}`: {reason}"
+            ))
+        };
+        let target = if let Some(mirror) = mirror {
+            rebase(&current, mirror)
+        } else {
+            if let Some(reason) = literal_refusal(&current) {
+                return Err(refused(reason));
+            }
+            current.clone()
+        };
+        let response = client
+            .get(target)
+            .header(header::ACCEPT, "*/*")
+            .send()
+            .await
+            .map_err(|err| match private_address(&err) {
+                Some(reason) => refused(reason),
+                None if err.is_timeout() => {
+                    Failure::Upstream(format!("the MCPB download `{shown}` timed out"))
+                }
+                None => Failure::Upstream(format!(
+                    "the MCPB download `{shown}` could not be reached: {}",
+                    error_chain(&err.without_url())
+                )),
+            })?;
+        let status = response.status();
+        match status {
+            StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT => {
+                redirects += 1;
+                if redirects > MCPB_MAX_REDIRECTS {
+                    return Err(Failure::NotOwned(format!(
+                        "MCPB bundle `{id}` redirects more than {MCPB_MAX_REDIRECTS} times"
+                    )));
+                }
+                let next = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|location| current.join(location).ok());
+                let Some(next) = next else {
+                    return Err(Failure::NotOwned(format!(
+                        "the MCPB download `{shown}` answered {status} without a usable `Location`"
+                    )));
+                };
+                if let Some(why) = mcpb_redirect_refusal(config, &next) {
+                    return Err(Failure::NotOwned(format!(
+                        "MCPB bundle `{id}` redirects to `{next}`, {why}"
+                    )));
+                }
+                current = next;
+            }
+            s if s.is_success() => {
+                return stream_sha256(response, config.mcpb_max_bytes, id, &shown).await;
+            }
+            StatusCode::NOT_FOUND | StatusCode::GONE => {
+                return Err(Failure::NotOwned(format!(
+                    "MCPB bundle `{id}` was not found (the download answered {status}); publish the release asset before the server version that lists it"
+                )));
+            }
+            s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => {
+                return Err(Failure::Upstream(format!(
+                    "the MCPB download `{shown}` answered {s}"
+                )));
+            }
+            s => {
+                return Err(Failure::NotOwned(format!(
+                    "MCPB bundle `{id}` cannot be downloaded (the download answered {s}); it must be public"
+                )));
+            }
+        }
+    }
+}
+
+/// SHA-256 of the body, read chunk by chunk and abandoned past `max` bytes.
+async fn stream_sha256(
+    mut response: reqwest::Response,
+    max: u64,
+    id: &str,
+    shown: &str,
+) -> Result<String, Failure> {
+    let too_large = || {
+        Failure::NotOwned(format!(
+            "MCPB bundle `{id}` is larger than {max} bytes, the most this registry downloads to check `fileSha256`"
+        ))
+    };
+    if response.content_length().is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let mut hasher = Sha256::new();
+    let mut total: u64 = 0;
+    loop {
+        let chunk = response.chunk().await.map_err(|err| {
+            if err.is_timeout() {
+                Failure::Upstream(format!("the MCPB download `{shown}` timed out"))
+            } else {
+                Failure::Upstream(format!(
+                    "the MCPB download `{shown}` broke off: {}",
+                    error_chain(&err.without_url())
+                ))
+            }
+        })?;
+        let Some(chunk) = chunk else { break };
+        total = total.saturating_add(u64::try_from(chunk.len()).unwrap_or(u64::MAX));
+        if total > max {
+            return Err(too_large());
+        }
+        hasher.update(&chunk);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 /// An error and its causes on one line.
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -1129,6 +1770,221 @@ mod tests {
         let local = ImageRef::parse("localhost:5000/a/b@sha256:abc").map(|r| r.reference);
         assert_eq!(local.as_deref(), Some("sha256:abc"));
         assert!(ImageRef::parse("ghcr.io/../x:1").is_none());
+        // The registry becomes a URL authority: nothing a URL would read as more than a host.
+        assert!(ImageRef::parse("evil.com#.pkg.dev/a/b:1").is_none());
+        assert!(ImageRef::parse("evil.com?.pkg.dev/a/b:1").is_none());
+        assert!(ImageRef::parse("evil.com\\.pkg.dev/a/b:1").is_none());
+    }
+
+    #[test]
+    fn host_patterns() {
+        let parse = |text: &str| text.parse::<HostPattern>();
+        assert!(parse("Registry.Example.com").is_ok_and(|p| p.matches("registry.example.COM")));
+        assert!(
+            parse("localhost:5000")
+                .is_ok_and(|p| p.matches("localhost:5000") && !p.matches("localhost"))
+        );
+        let wildcard = parse("*.example.org").unwrap();
+        assert!(wildcard.matches("eu.example.org") && wildcard.matches("a.b.example.org"));
+        assert!(!wildcard.matches("example.org") && !wildcard.matches("badexample.org"));
+        assert!(!wildcard.matches("eu.example.org:5000"));
+        for bad in [
+            "",
+            "*",
+            "*.",
+            "https://x.io",
+            "x.io/path",
+            "x.io:",
+            "x.io:99999",
+            "a..b",
+            "*.*.io",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let defaults = |host: &str| host_allowed(DEFAULT_OCI_REGISTRIES, &[], host);
+        for allowed in [
+            "docker.io",
+            "ghcr.io",
+            "us-docker.pkg.dev",
+            "me.azurecr.io",
+            "mcr.microsoft.com",
+            "quay.io",
+            "GHCR.IO",
+        ] {
+            assert!(defaults(allowed), "{allowed}");
+        }
+        for refused in [
+            "pkg.dev",
+            "ghcr.io.evil.com",
+            "evil.com",
+            "localhost:5000",
+            "ghcr.io:443",
+        ] {
+            assert!(!defaults(refused), "{refused}");
+        }
+    }
+
+    fn mcpb_package(identifier: &str, sha: Option<&str>) -> Package {
+        serde_json::from_value(serde_json::json!({
+            "registryType": "mcpb",
+            "identifier": identifier,
+            "fileSha256": sha,
+            "transport": {"type": "stdio"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn mcpb_urls() {
+        let config = OwnershipConfig {
+            mcpb_allowed_hosts: vec!["downloads.example.com".parse().unwrap()],
+            ..OwnershipConfig::default()
+        };
+        let judge = |url: &str| match mcpb_url(&config, url) {
+            Ok(_) => String::new(),
+            Err(Failure::NotOwned(message)) => message,
+            Err(other) => panic!("{other:?}"),
+        };
+        for good in [
+            "https://github.com/alice/weather/releases/download/v1.0.0/weather-mcp.mcpb",
+            "https://GitHub.com/alice/weather-mcp/releases/download/v1/w.mcpb",
+            "https://gitlab.com/alice/weather-mcp/-/releases/v1/downloads/w.mcpb",
+            "https://gitlab.com/group/sub/weather/-/releases/v1/downloads/bin/mcp.mcpb",
+            "https://gitlab.com/alice/weather-mcp/-/package_files/42/download",
+            "https://downloads.example.com/anything/mcp.bin",
+        ] {
+            assert_eq!(judge(good), "", "{good}");
+        }
+        let refusals = [
+            (
+                "http://github.com/alice/weather/releases/download/v1/weather-mcp.mcpb",
+                "must use https",
+            ),
+            (
+                "https://evil.com/mcp.mcpb",
+                "host `evil.com` is not accepted; bundles must be downloadable from: github.com, gitlab.com, downloads.example.com",
+            ),
+            (
+                "https://github.com/alice/weather-mcp/raw/main/w.mcpb",
+                "is not a release asset",
+            ),
+            (
+                "https://github.com/alice/weather-mcp/releases/latest/download/w.mcpb",
+                "is not a release asset",
+            ),
+            (
+                "https://github.com/alice/weather-mcp/releases/download/v1/",
+                "is not a release asset",
+            ),
+            (
+                "https://gitlab.com/weather-mcp/-/releases/v1/downloads/w.mcpb",
+                "is not a release asset",
+            ),
+            (
+                "https://gitlab.com/alice/weather-mcp/-/package_files/x/download",
+                "is not a release asset",
+            ),
+            (
+                "https://github.com/alice/weather/releases/download/v1/weather.zip",
+                "must contain `mcp`",
+            ),
+            (
+                "https://user:pw@github.com/alice/weather/releases/download/v1/mcp.mcpb",
+                "credentials",
+            ),
+            ("not a url", "is not a URL"),
+        ];
+        for (bad, needle) in refusals {
+            let message = judge(bad);
+            assert!(message.contains(needle), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn mcpb_digests() {
+        let url = "https://github.com/a/b/releases/download/v1/mcp.mcpb";
+        let upper = "762D3F8793B6CC774B3B649A983F77EF5A8F7411119BEC3EACA601DD673D3993";
+        assert_eq!(
+            expected_sha256(&mcpb_package(url, Some(upper))).ok(),
+            Some(upper.to_ascii_lowercase())
+        );
+        let (not_hex, too_long) = ("g".repeat(64), "a".repeat(65));
+        for bad in [
+            None,
+            Some("abc"),
+            Some(not_hex.as_str()),
+            Some(too_long.as_str()),
+        ] {
+            assert!(
+                matches!(expected_sha256(&mcpb_package(url, bad)), Err(Failure::Digest(m)) if m.contains("64 hex digits")),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn mirrors_keep_the_path() {
+        let url = Url::parse("https://github.com/a/b/releases/download/v1/mcp.mcpb?x=1").unwrap();
+        let mirror = Url::parse("http://127.0.0.1:8081/ignored").unwrap();
+        assert_eq!(
+            rebase(&url, &mirror).as_str(),
+            "http://127.0.0.1:8081/a/b/releases/download/v1/mcp.mcpb?x=1"
+        );
+    }
+
+    #[tokio::test]
+    async fn guarded_requests_refuse_private_addresses() {
+        let clients = clients().unwrap();
+        let http = Http::guarded(clients);
+        for url in [
+            "http://localhost:9/v2/",
+            "http://127.0.0.1:9/v2/",
+            "http://[::1]:9/",
+            "http://169.254.169.254/",
+        ] {
+            match http
+                .get(RegistryKind::Oci, Url::parse(url).unwrap(), &[])
+                .await
+            {
+                Err(Failure::NotOwned(message)) => assert!(
+                    message.contains("address; the registry only fetches from public addresses"),
+                    "{url}: {message}"
+                ),
+                Err(other) => panic!("{url}: {other:?}"),
+                Ok(_) => panic!("{url} was fetched"),
+            }
+        }
+        // A redirect to a private literal is refused too (names go through the resolver).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = axum::Router::new().fallback(|| async {
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, "http://10.1.2.3/latest/meta-data")],
+            )
+        });
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let err = clients
+            .guarded
+            .get(format!("http://{addr}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            private_address(&err).is_some_and(|m| m.contains("10.1.2.3 is a private address")),
+            "{err:?}"
+        );
+        // Without the guard, the same names are fetched (the connection is refused: nothing listens).
+        let open = Http::open(clients);
+        assert!(matches!(
+            open.get(
+                RegistryKind::Oci,
+                Url::parse("http://127.0.0.1:9/").unwrap(),
+                &[]
+            )
+            .await,
+            Err(Failure::Upstream(_))
+        ));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Package ownership verification at publish (`--verify-packages`), against one fake package registry on
 //! a loopback socket that speaks the npm, PyPI, NuGet, crates.io and OCI (with the anonymous token flow)
-//! shapes from in-memory fixtures. No test reaches the internet.
+//! shapes from in-memory fixtures, and serves MCPB bundles at their github.com / gitlab.com paths
+//! (through the download mirror setting). No test reaches the internet.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
@@ -17,12 +19,23 @@ use registry_server::ownership::{OCI_LABEL, OwnershipConfig, RegistryKind};
 use registry_tests::app::{TestApp, TestResponse, encode, manifest};
 use registry_tests::db::TestDb;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 registry_tests::on_both_engines!(
     npm_mcp_name,
     readme_markers,
     oci_labels,
+    oci_registry_allow_list,
+    oci_registries_added_by_config,
+    oci_private_addresses_are_refused,
+    mcpb_bundles,
+    mcpb_digests,
+    mcpb_url_rules,
+    mcpb_size_cap,
+    mcpb_download_failures,
+    mcpb_private_addresses_are_refused,
+    mcpb_not_checked_when_disabled,
     disabled_registries_are_not_checked,
     unreachable_registry_is_503,
 );
@@ -30,21 +43,50 @@ registry_tests::on_both_engines!(
 const NAME: &str = "io.github.alice/weather";
 const TOKEN: &str = "anonymous-pull-token";
 
-/// Path → JSON or text body; everything else is 404.
+/// An MCPB bundle (its bytes only matter for the digest).
+const BUNDLE: &[u8] = b"PK\x03\x04 fake MCP bundle for io.github.alice/weather\n";
+/// `sha256sum` of [`BUNDLE`], computed outside the code under test.
+const BUNDLE_SHA256: &str = "762d3f8793b6cc774b3b649a983f77ef5a8f7411119bec3eaca601dd673d3993";
+/// Where the fake serves the bundle: a github.com release asset path.
+const RELEASE: &str = "/alice/weather-mcp/releases/download/v1.0.0";
+
+/// Path → JSON or text body, bytes, a redirect or a bare status; everything else is 404.
 type Fixtures = HashMap<String, Fixture>;
 
 enum Fixture {
     Json(Value),
     Text(&'static str, String),
+    Bytes(Vec<u8>),
+    Redirect(String),
+    Status(StatusCode),
 }
 
-/// Starts the fake registry and returns its address.
-async fn fake_registry() -> SocketAddr {
+/// The fake registry: its address and the paths it was asked for.
+struct Fake {
+    addr: SocketAddr,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fake {
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+struct FakeState {
+    fixtures: Fixtures,
+    base: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+/// Starts the fake registry.
+async fn fake_registry() -> Fake {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     let mut fixtures = Fixtures::new();
     oci_fixtures(&mut fixtures);
+    mcpb_fixtures(&mut fixtures);
     let mut put = |path: &str, body: Value| {
         fixtures.insert(path.to_owned(), Fixture::Json(body));
     };
@@ -121,10 +163,74 @@ async fn fake_registry() -> SocketAddr {
         "/static/readmes/weather-mcp/weather-mcp-2.0.0.html".to_owned(),
         Fixture::Text("text/html", "<h1>Weather</h1>".to_owned()),
     );
-    let state = Arc::new((fixtures, base));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let state = Arc::new(FakeState {
+        fixtures,
+        base,
+        seen: seen.clone(),
+    });
     let router = Router::new().fallback(serve_fixture).with_state(state);
     tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
+    Fake { addr, seen }
+}
+
+/// MCPB: bundles at release-asset paths (as the download mirror sees them), and the ways a
+/// download goes wrong.
+fn mcpb_fixtures(fixtures: &mut Fixtures) {
+    let mut put = |path: &str, fixture: Fixture| {
+        fixtures.insert(path.to_owned(), fixture);
+    };
+    put(
+        &format!("{RELEASE}/weather-mcp.mcpb"),
+        Fixture::Bytes(BUNDLE.to_vec()),
+    );
+    put(
+        "/alice/weather-mcp/-/releases/v1.0.0/downloads/weather.mcpb",
+        Fixture::Bytes(BUNDLE.to_vec()),
+    );
+    put(
+        "/alice/weather-mcp/-/package_files/42/download",
+        Fixture::Bytes(BUNDLE.to_vec()),
+    );
+    put(
+        "/any/where/weather-mcp.bin",
+        Fixture::Bytes(BUNDLE.to_vec()),
+    );
+    put(
+        &format!("{RELEASE}/big-mcp.mcpb"),
+        Fixture::Bytes(vec![b'x'; 64 * 1024]),
+    );
+    put(
+        &format!("{RELEASE}/broken-mcp.mcpb"),
+        Fixture::Status(StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    put(
+        &format!("{RELEASE}/private-mcp.mcpb"),
+        Fixture::Status(StatusCode::FORBIDDEN),
+    );
+    // GitHub hands release assets out from its CDN; relative redirects stay on the host.
+    put(
+        &format!("{RELEASE}/moved-mcp.mcpb"),
+        Fixture::Redirect(
+            "https://release-assets.githubusercontent.com/cdn/weather-mcp.mcpb".to_owned(),
+        ),
+    );
+    put(
+        "/cdn/weather-mcp.mcpb",
+        Fixture::Redirect(format!("{RELEASE}/weather-mcp.mcpb")),
+    );
+    put(
+        &format!("{RELEASE}/escape-mcp.mcpb"),
+        Fixture::Redirect("https://evil.example.com/weather-mcp.mcpb".to_owned()),
+    );
+    put(
+        &format!("{RELEASE}/downgrade-mcp.mcpb"),
+        Fixture::Redirect(format!("http://github.com{RELEASE}/weather-mcp.mcpb")),
+    );
+    put(
+        &format!("{RELEASE}/loop-mcp.mcpb"),
+        Fixture::Redirect(format!("{RELEASE}/loop-mcp.mcpb")),
+    );
 }
 
 /// OCI: a multi-platform index for 1.0.0, a plain manifest for 2.0.0 and 3.0.0.
@@ -170,12 +276,17 @@ fn oci_fixtures(fixtures: &mut Fixtures) {
 }
 
 async fn serve_fixture(
-    State(state): State<Arc<(Fixtures, String)>>,
+    State(state): State<Arc<FakeState>>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (fixtures, base) = state.as_ref();
+    let FakeState {
+        fixtures,
+        base,
+        seen,
+    } = state.as_ref();
     let path = uri.path();
+    seen.lock().unwrap().push(path.to_owned());
     // The OCI API wants the anonymous token the realm hands out.
     let bearer = format!("Bearer {TOKEN}");
     if path.starts_with("/v2/")
@@ -206,32 +317,106 @@ async fn serve_fixture(
         Some(Fixture::Text(content_type, body)) => {
             ([(header::CONTENT_TYPE, *content_type)], body.clone()).into_response()
         }
+        Some(Fixture::Bytes(body)) => (
+            [(header::CONTENT_TYPE, "application/octet-stream")],
+            body.clone(),
+        )
+            .into_response(),
+        Some(Fixture::Redirect(location)) => {
+            (StatusCode::FOUND, [(header::LOCATION, location.clone())]).into_response()
+        }
+        Some(Fixture::Status(status)) => (*status, "no").into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 
-/// Every registry type enabled, all pointed at the fake.
+/// A plain-HTTP server that answers every request with an endless chunked body (no
+/// `Content-Length`), so only a cap on the bytes read ends the download.
+async fn endless_server() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let mut chunk = b"1000\r\n".to_vec();
+                chunk.extend_from_slice(&[b'y'; 0x1000]);
+                chunk.extend_from_slice(b"\r\n");
+                // At most 256 MiB, so a missing cap fails the test instead of hanging it.
+                for _ in 0..65_536 {
+                    if socket.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    addr
+}
+
+/// A listener that only counts the connections made to it.
+async fn counting_listener() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (addr, count)
+}
+
+/// These registry types enabled, all pointed at the fake (OCI and MCPB through their mirrors).
 fn config_for(addr: SocketAddr, enabled: &[RegistryKind]) -> ServerConfig {
+    with_ownership(addr, enabled, |_| {})
+}
+
+/// [`config_for`], then `change` applied to the ownership settings.
+fn with_ownership(
+    addr: SocketAddr,
+    enabled: &[RegistryKind],
+    change: impl FnOnce(&mut OwnershipConfig),
+) -> ServerConfig {
     let url = |path: &str| Url::parse(&format!("http://{addr}{path}")).unwrap();
+    let mut ownership = OwnershipConfig {
+        enabled: enabled.to_vec(),
+        npm_url: url("/npm"),
+        pypi_url: url("/pypi"),
+        nuget_url: url("/nuget/index.json"),
+        crates_url: url("/crates"),
+        oci_url: Some(url("/")),
+        mcpb_base_override: Some(url("/")),
+        ..OwnershipConfig::default()
+    };
+    change(&mut ownership);
     ServerConfig {
-        ownership: OwnershipConfig {
-            enabled: enabled.to_vec(),
-            npm_url: url("/npm"),
-            pypi_url: url("/pypi"),
-            nuget_url: url("/nuget/index.json"),
-            crates_url: url("/crates"),
-            oci_url: Some(url("/")),
-        },
+        ownership,
         ..ServerConfig::default()
     }
 }
 
-const ALL: [RegistryKind; 5] = [
+const ALL: [RegistryKind; 6] = [
     RegistryKind::Npm,
     RegistryKind::Pypi,
     RegistryKind::Nuget,
     RegistryKind::Cargo,
     RegistryKind::Oci,
+    RegistryKind::Mcpb,
 ];
 
 /// A manifest whose packages are `(registryType, identifier, version)`.
@@ -254,17 +439,29 @@ fn with_packages(server_version: &str, packages: &[(&str, &str, Option<&str>)]) 
     manifest
 }
 
-/// Asserts a 422 whose only error points at `packages[index]` and mentions every `needle`.
+/// A manifest with one MCPB package.
+fn with_bundle(server_version: &str, url: &str, sha256: Option<&str>) -> Value {
+    let mut manifest = with_packages(server_version, &[("mcpb", url, None)]);
+    if let Some(sha256) = sha256 {
+        manifest["packages"][0]["fileSha256"] = json!(sha256);
+    }
+    manifest
+}
+
+/// Asserts a 422 whose only error points at `packages[index].identifier` and mentions every
+/// `needle`.
 #[track_caller]
 fn assert_refused(response: &TestResponse, index: usize, needles: &[&str]) {
+    assert_refused_at(response, &format!("/packages/{index}/identifier"), needles);
+}
+
+/// Asserts a 422 whose only error points at `pointer` and mentions every `needle`.
+#[track_caller]
+fn assert_refused_at(response: &TestResponse, pointer: &str, needles: &[&str]) {
     let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY);
     let errors = problem["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{problem}");
-    assert_eq!(
-        errors[0]["pointer"],
-        format!("/packages/{index}/identifier"),
-        "{problem}"
-    );
+    assert_eq!(errors[0]["pointer"], pointer, "{problem}");
     let message = errors[0]["message"].as_str().unwrap();
     for needle in needles {
         assert!(message.contains(needle), "`{needle}` not in: {message}");
@@ -282,8 +479,8 @@ async fn versions(app: &TestApp) -> usize {
 }
 
 async fn npm_mcp_name(db: TestDb) {
-    let addr = fake_registry().await;
-    let app = TestApp::with_config(db, config_for(addr, &ALL)).await;
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
     let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
     let npm = |version| with_packages("1.0.0", &[("npm", "@alice/weather", Some(version))]);
 
@@ -334,8 +531,8 @@ async fn npm_mcp_name(db: TestDb) {
 }
 
 async fn readme_markers(db: TestDb) {
-    let addr = fake_registry().await;
-    let app = TestApp::with_config(db, config_for(addr, &ALL)).await;
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
     let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
     let one = |registry_type, identifier, version| {
         with_packages("1.0.0", &[(registry_type, identifier, Some(version))])
@@ -463,8 +660,8 @@ async fn readme_markers(db: TestDb) {
 }
 
 async fn oci_labels(db: TestDb) {
-    let addr = fake_registry().await;
-    let app = TestApp::with_config(db, config_for(addr, &ALL)).await;
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
     let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
     let image = |identifier| with_packages("1.0.0", &[("oci", identifier, None)]);
 
@@ -497,10 +694,485 @@ async fn oci_labels(db: TestDb) {
     assert_eq!(versions(&app).await, 1);
 }
 
+async fn oci_registry_allow_list(db: TestDb) {
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let image = |identifier| with_packages("1.0.0", &[("oci", identifier, None)]);
+
+    // Judged on the reference before any request, even with a mirror configured.
+    for (identifier, registry) in [
+        (
+            "registry.example.com/alice/weather:1.0.0",
+            "registry.example.com",
+        ),
+        ("localhost:5000/alice/weather:1.0.0", "localhost:5000"),
+        ("pkg.dev/alice/weather:1.0.0", "pkg.dev"),
+    ] {
+        assert_refused(
+            &app.publish(&token, &image(identifier)).await,
+            0,
+            &[
+                &format!(
+                    "OCI image `{identifier}` is on registry `{registry}`, which this registry does not accept"
+                ),
+                "images must come from: docker.io, index.docker.io, registry-1.docker.io, ghcr.io, *.pkg.dev, *.azurecr.io, mcr.microsoft.com, quay.io",
+            ],
+        );
+    }
+    assert_eq!(fake.requests(), Vec::<String>::new());
+    assert_eq!(versions(&app).await, 0);
+
+    // The defaults: Docker Hub (a bare name) and `*.pkg.dev` reach the registry.
+    app.publish(&token, &image("alice/weather:1.0.0"))
+        .await
+        .ok();
+    app.publish(
+        &token,
+        &with_packages(
+            "2.0.0",
+            &[("oci", "europe-docker.pkg.dev/alice/weather:1.0.0", None)],
+        ),
+    )
+    .await
+    .ok();
+    assert!(
+        fake.requests()
+            .contains(&"/v2/alice/weather/manifests/1.0.0".to_owned()),
+        "{:?}",
+        fake.requests()
+    );
+    assert_eq!(versions(&app).await, 2);
+}
+
+async fn oci_registries_added_by_config(db: TestDb) {
+    let fake = fake_registry().await;
+    let config = with_ownership(fake.addr, &ALL, |ownership| {
+        ownership.oci_allowed_registries = vec![
+            "registry.example.com".parse().unwrap(),
+            "*.example.org".parse().unwrap(),
+        ];
+    });
+    let app = TestApp::with_config(db, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let image = |version, identifier| with_packages(version, &[("oci", identifier, None)]);
+
+    app.publish(
+        &token,
+        &image("1.0.0", "registry.example.com/alice/weather:1.0.0"),
+    )
+    .await
+    .ok();
+    app.publish(
+        &token,
+        &image("2.0.0", "eu.example.org/alice/weather:1.0.0"),
+    )
+    .await
+    .ok();
+    assert_eq!(versions(&app).await, 2);
+    // The label check still runs on an added registry.
+    assert_refused(
+        &app.publish(
+            &token,
+            &image("3.0.0", "registry.example.com/alice/weather:2.0.0"),
+        )
+        .await,
+        0,
+        &["OCI image `registry.example.com/alice/weather:2.0.0` has no label"],
+    );
+    // A wildcard covers names under the suffix, not the suffix itself.
+    assert_refused(
+        &app.publish(&token, &image("3.0.0", "example.org/alice/weather:1.0.0"))
+            .await,
+        0,
+        &[
+            "registry `example.org`",
+            "quay.io, registry.example.com, *.example.org",
+        ],
+    );
+}
+
+async fn oci_private_addresses_are_refused(db: TestDb) {
+    // No mirror: the image's own registry is contacted, and it must be public.
+    let (addr, connections) = counting_listener().await;
+    let port = addr.port();
+    let config = with_ownership(addr, &[RegistryKind::Oci], |ownership| {
+        ownership.oci_url = None;
+        ownership.oci_allowed_registries = vec![
+            format!("localhost:{port}").parse().unwrap(),
+            format!("127.0.0.1:{port}").parse().unwrap(),
+        ];
+    });
+    let app = TestApp::with_config(db, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    for registry in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let identifier = format!("{registry}/alice/weather:1.0.0");
+        assert_refused(
+            &app.publish(
+                &token,
+                &with_packages("1.0.0", &[("oci", &identifier, None)]),
+            )
+            .await,
+            0,
+            &[
+                "the OCI registry at `https://",
+                "cannot be used",
+                "a loopback address; the registry only fetches from public addresses",
+                "the registry only fetches from public addresses",
+            ],
+        );
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+    assert_eq!(versions(&app).await, 0);
+}
+
+/// `https://github.com{RELEASE}/{file}`.
+fn github_asset(file: &str) -> String {
+    format!("https://github.com{RELEASE}/{file}")
+}
+
+async fn mcpb_bundles(db: TestDb) {
+    let fake = fake_registry().await;
+    let config = with_ownership(fake.addr, &ALL, |ownership| {
+        ownership.mcpb_allowed_hosts = vec!["downloads.example.com".parse().unwrap()];
+    });
+    let app = TestApp::with_config(db, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let good = |version, url: &str| with_bundle(version, url, Some(BUNDLE_SHA256));
+
+    // A github.com release asset, through the mirror.
+    app.publish(&token, &good("1.0.0", &github_asset("weather-mcp.mcpb")))
+        .await
+        .ok();
+    assert_eq!(
+        fake.requests(),
+        [format!("{RELEASE}/weather-mcp.mcpb")],
+        "the mirror gets the path of the bundle URL"
+    );
+    // GitHub's CDN redirect, then a relative one.
+    app.publish(&token, &good("2.0.0", &github_asset("moved-mcp.mcpb")))
+        .await
+        .ok();
+    // gitlab.com: both release-asset forms.
+    app.publish(
+        &token,
+        &good(
+            "3.0.0",
+            "https://gitlab.com/alice/weather-mcp/-/releases/v1.0.0/downloads/weather.mcpb",
+        ),
+    )
+    .await
+    .ok();
+    app.publish(
+        &token,
+        &good(
+            "4.0.0",
+            "https://gitlab.com/alice/weather-mcp/-/package_files/42/download",
+        ),
+    )
+    .await
+    .ok();
+    // An added host: any path.
+    app.publish(
+        &token,
+        &good(
+            "5.0.0",
+            "https://downloads.example.com/any/where/weather-mcp.bin",
+        ),
+    )
+    .await
+    .ok();
+    assert_eq!(versions(&app).await, 5);
+
+    // Redirects must stay on https and on allowed hosts, and end.
+    let refusals = [
+        (
+            "escape-mcp.mcpb",
+            "redirects to `https://evil.example.com/weather-mcp.mcpb`, a host this registry does not download from",
+        ),
+        ("downgrade-mcp.mcpb", ", which is not https"),
+        ("loop-mcp.mcpb", "redirects more than 5 times"),
+    ];
+    for (file, needle) in refusals {
+        assert_refused(
+            &app.publish(&token, &good("9.0.0", &github_asset(file)))
+                .await,
+            0,
+            &[&format!("MCPB bundle `{}`", github_asset(file)), needle],
+        );
+    }
+    let loops = fake
+        .requests()
+        .iter()
+        .filter(|path| path.ends_with("loop-mcp.mcpb"))
+        .count();
+    assert_eq!(loops, 6, "the first request and five redirects");
+    assert!(
+        !fake.requests().iter().any(|p| p.contains("evil")),
+        "{:?}",
+        fake.requests()
+    );
+    assert_eq!(versions(&app).await, 5);
+}
+
+async fn mcpb_digests(db: TestDb) {
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let url = github_asset("weather-mcp.mcpb");
+    let wrong = "0".repeat(64);
+
+    assert_refused_at(
+        &app.publish(&token, &with_bundle("1.0.0", &url, Some(&wrong)))
+            .await,
+        "/packages/0/fileSha256",
+        &[&format!(
+            "`fileSha256` is {wrong}, but the bundle at `{url}` has SHA-256 {BUNDLE_SHA256}"
+        )],
+    );
+    // Ill-formed or missing: manifest validation (the schema's pattern) refuses them before the
+    // ownership check (whose own messages the server's unit tests cover), at the same place.
+    let upper = BUNDLE_SHA256.to_ascii_uppercase();
+    let (not_hex, too_long) = ("g".repeat(64), format!("{BUNDLE_SHA256}0"));
+    for bad in ["abc", not_hex.as_str(), too_long.as_str(), upper.as_str()] {
+        assert_refused_at(
+            &app.publish(&token, &with_bundle("1.0.0", &url, Some(bad)))
+                .await,
+            "/packages/0/fileSha256",
+            &[&format!("\"{bad}\""), "{64}"],
+        );
+    }
+    assert_refused_at(
+        &app.publish(&token, &with_bundle("1.0.0", &url, None)).await,
+        "/packages/0/fileSha256",
+        &["mcpb packages need fileSha256"],
+    );
+    // Only the wrong digest needed the download.
+    assert_eq!(fake.requests(), [format!("{RELEASE}/weather-mcp.mcpb")]);
+    assert_eq!(versions(&app).await, 0);
+}
+
+async fn mcpb_url_rules(db: TestDb) {
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let refusals = [
+        (
+            "https://github.com/alice/weather-mcp/raw/main/weather-mcp.mcpb",
+            "is not a release asset; on github.com a bundle must be a release download: `https://github.com/{owner}/{repo}/releases/download/{tag}/{file}`",
+        ),
+        (
+            "https://github.com/alice/weather-mcp/releases/latest/download/weather-mcp.mcpb",
+            "is not a release asset",
+        ),
+        (
+            "https://gitlab.com/alice/weather-mcp/-/raw/main/weather.mcpb",
+            "is not a release asset; on gitlab.com",
+        ),
+        (
+            "https://downloads.example.com/weather-mcp.mcpb",
+            "MCPB bundle host `downloads.example.com` is not accepted; bundles must be downloadable from: github.com, gitlab.com",
+        ),
+        (
+            "https://github.com/alice/weather/releases/download/v1.0.0/weather.zip",
+            "must contain `mcp`",
+        ),
+    ];
+    for (url, needle) in refusals {
+        assert_refused(
+            &app.publish(&token, &with_bundle("1.0.0", url, Some(BUNDLE_SHA256)))
+                .await,
+            0,
+            &[needle],
+        );
+    }
+    // http: manifest validation refuses it first, at the same place.
+    assert_refused(
+        &app.publish(
+            &token,
+            &with_bundle(
+                "1.0.0",
+                "http://github.com/a/b/releases/download/v1/mcp.mcpb",
+                Some(BUNDLE_SHA256),
+            ),
+        )
+        .await,
+        0,
+        &["https"],
+    );
+    assert_eq!(fake.requests(), Vec::<String>::new());
+    assert_eq!(versions(&app).await, 0);
+}
+
+async fn mcpb_size_cap(db: TestDb) {
+    let fake = fake_registry().await;
+    let config = with_ownership(fake.addr, &ALL, |ownership| {
+        ownership.mcpb_max_bytes = 1024;
+    });
+    let app = TestApp::with_config(db, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let url = github_asset("big-mcp.mcpb");
+    // Refused on its `Content-Length`.
+    assert_refused(
+        &app.publish(&token, &with_bundle("1.0.0", &url, Some(BUNDLE_SHA256)))
+            .await,
+        0,
+        &[&format!("MCPB bundle `{url}` is larger than 1024 bytes")],
+    );
+    // The small bundle still passes under the cap.
+    app.publish(
+        &token,
+        &with_bundle(
+            "1.0.0",
+            &github_asset("weather-mcp.mcpb"),
+            Some(BUNDLE_SHA256),
+        ),
+    )
+    .await
+    .ok();
+
+    // No length announced: the download stops once it passes the cap.
+    let endless = endless_server().await;
+    let config = with_ownership(endless, &ALL, |ownership| {
+        ownership.mcpb_max_bytes = 1024;
+    });
+    let app = TestApp::with_config(TestDb::sqlite().await, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let url = github_asset("endless-mcp.mcpb");
+    assert_refused(
+        &app.publish(&token, &with_bundle("1.0.0", &url, Some(BUNDLE_SHA256)))
+            .await,
+        0,
+        &[&format!("MCPB bundle `{url}` is larger than 1024 bytes")],
+    );
+}
+
+async fn mcpb_download_failures(db: TestDb) {
+    let fake = fake_registry().await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &ALL)).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+
+    let missing = github_asset("missing-mcp.mcpb");
+    assert_refused(
+        &app.publish(&token, &with_bundle("1.0.0", &missing, Some(BUNDLE_SHA256)))
+            .await,
+        0,
+        &[&format!(
+            "MCPB bundle `{missing}` was not found (the download answered 404 Not Found)"
+        )],
+    );
+    let private = github_asset("private-mcp.mcpb");
+    assert_refused(
+        &app.publish(&token, &with_bundle("1.0.0", &private, Some(BUNDLE_SHA256)))
+            .await,
+        0,
+        &["answered 403 Forbidden", "it must be public"],
+    );
+
+    let broken = github_asset("broken-mcp.mcpb");
+    let response = app
+        .publish(&token, &with_bundle("1.0.0", &broken, Some(BUNDLE_SHA256)))
+        .await;
+    let problem = response.problem(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok()),
+        Some("30")
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "the MCPB download `{broken}` answered 500 Internal Server Error"
+        )),
+        "{detail}"
+    );
+    assert_eq!(problem["errors"][0]["pointer"], "/packages/0/identifier");
+
+    // Nothing listening at the mirror: 503 too.
+    let closed = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let app = TestApp::with_config(TestDb::sqlite().await, config_for(closed, &ALL)).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    let url = github_asset("weather-mcp.mcpb");
+    let problem = app
+        .publish(&token, &with_bundle("1.0.0", &url, Some(BUNDLE_SHA256)))
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("the MCPB download `{url}` could not be reached")),
+        "{detail}"
+    );
+    assert_eq!(problem["errors"][0]["pointer"], "/packages/0/identifier");
+}
+
+async fn mcpb_private_addresses_are_refused(db: TestDb) {
+    // No mirror: the bundle's own host is contacted, and it must be public.
+    let (addr, connections) = counting_listener().await;
+    let port = addr.port();
+    let config = with_ownership(addr, &[RegistryKind::Mcpb], |ownership| {
+        ownership.mcpb_base_override = None;
+        ownership.mcpb_allowed_hosts = vec![
+            format!("localhost:{port}").parse().unwrap(),
+            format!("127.0.0.1:{port}").parse().unwrap(),
+        ];
+    });
+    let app = TestApp::with_config(db, config).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let url = format!("https://{host}/bundles/weather-mcp.mcpb");
+        assert_refused(
+            &app.publish(&token, &with_bundle("1.0.0", &url, Some(BUNDLE_SHA256)))
+                .await,
+            0,
+            &[
+                &format!("MCPB bundle `{url}` cannot be downloaded"),
+                "a loopback address; the registry only fetches from public addresses",
+                "the registry only fetches from public addresses",
+            ],
+        );
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+    assert_eq!(versions(&app).await, 0);
+}
+
+async fn mcpb_not_checked_when_disabled(db: TestDb) {
+    let fake = fake_registry().await;
+    let enabled: Vec<RegistryKind> = ALL
+        .into_iter()
+        .filter(|kind| *kind != RegistryKind::Mcpb)
+        .collect();
+    let app = TestApp::with_config(db, config_for(fake.addr, &enabled)).await;
+    let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
+    // A wrong digest on a host that is not allowed: not looked at.
+    app.publish(
+        &token,
+        &with_bundle(
+            "1.0.0",
+            "https://downloads.example.com/weather.mcpb",
+            Some(&"0".repeat(64)),
+        ),
+    )
+    .await
+    .ok();
+    assert_eq!(fake.requests(), Vec::<String>::new());
+    assert_eq!(versions(&app).await, 1);
+    // `all_enabled` includes it.
+    assert!(
+        OwnershipConfig::default()
+            .all_enabled()
+            .is_enabled(RegistryKind::Mcpb)
+    );
+}
+
 async fn disabled_registries_are_not_checked(db: TestDb) {
-    let addr = fake_registry().await;
+    let fake = fake_registry().await;
     // Only PyPI is checked: an npm package without `mcpName` passes.
-    let app = TestApp::with_config(db, config_for(addr, &[RegistryKind::Pypi])).await;
+    let app = TestApp::with_config(db, config_for(fake.addr, &[RegistryKind::Pypi])).await;
     let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
     app.publish(
         &token,
