@@ -95,7 +95,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            telemetry::announce(tracing::Level::ERROR, &format!("{err:#}"));
             ExitCode::from(1)
         }
     }
@@ -134,8 +134,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 ..ServerConfig::from(&args.http)
             };
             let state = AppState::new(store, config);
-            eprintln!(
-                "mcp-reg registry listening on http://{address} (API: http://{address}/v0.1/servers, docs: http://{address}/docs)"
+            telemetry::announce(
+                tracing::Level::INFO,
+                &format!(
+                    "mcp-reg registry listening on http://{address} (API: http://{address}/v0.1/servers, docs: http://{address}/docs)"
+                ),
             );
             let announcer = announce::start(&lan, address)?;
             let served = serve(listener, state, shutdown_signal()).await;
@@ -148,7 +151,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Migrate(database) => {
             open_store(&database, true).await?;
-            eprintln!("migrations applied");
+            telemetry::announce(tracing::Level::INFO, "migrations applied");
             Ok(())
         }
         Command::Token(TokenCommand::Create {

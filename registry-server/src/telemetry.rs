@@ -14,8 +14,33 @@ pub enum LogFormat {
     Json,
 }
 
+/// The format [`init`] installed, for the lines [`announce`] prints.
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// Prints a line the operator always needs (the listening address, a fatal error), whatever the log
+/// filter, in the log format: plain text, or one JSON object shaped like the JSON logs.
+pub fn announce(level: tracing::Level, message: &str) {
+    match FORMAT.get() {
+        Some(LogFormat::Json) => {
+            let timestamp = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let line = serde_json::json!({
+                "timestamp": timestamp,
+                "level": level.as_str(),
+                "message": message,
+                "target": "registry_server",
+            });
+            eprintln!("{line}");
+        }
+        _ if level == tracing::Level::ERROR => eprintln!("error: {message}"),
+        _ => eprintln!("{message}"),
+    }
+}
+
 /// Installs the global subscriber. `RUST_LOG` overrides the default filter.
 pub fn init(format: LogFormat) {
+    let _ = FORMAT.set(format);
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("registry_server=info,tower_http=info"));
     let builder = tracing_subscriber::fmt()
