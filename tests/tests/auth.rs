@@ -1,9 +1,10 @@
 //! Namespace authentication (`/v0.1/auth/*`): every exchange against local fakes (a JWKS issuer, a
-//! well-known host, a UDP DNS server, a GitHub API) on 127.0.0.1, and the registry tokens they issue
-//! accepted by publish. Nothing here reaches the internet.
+//! well-known host, a DNS server over UDP and TCP, a GitHub API) on 127.0.0.1, and the registry
+//! tokens they issue accepted by publish. Nothing here reaches the internet.
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::{Method, StatusCode, header};
@@ -22,6 +23,7 @@ use registry_tests::db::TestDb;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 registry_tests::on_both_engines!(
     registry_jwts_are_accepted_by_publish,
@@ -29,6 +31,9 @@ registry_tests::on_both_engines!(
     http_exchange,
     http_exchange_refuses_ssrf_targets,
     dns_exchange,
+    dns_exchange_falls_back_to_tcp,
+    dns_exchange_truncated_without_tcp,
+    dns_exchange_refuses_mismatched_tcp_answer,
     p384_http_exchange,
     p384_dns_exchange,
     github_at_exchange,
@@ -563,48 +568,163 @@ async fn http_exchange_refuses_ssrf_targets(db: TestDb) {
 
 // ---- dns ----
 
-/// A UDP DNS server answering TXT queries from `zone` (name → records); other names are NXDOMAIN.
-async fn dns_server(zone: Vec<(String, Vec<String>)>) -> SocketAddr {
-    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = socket.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buffer = [0u8; 512];
-        loop {
-            let Ok((len, peer)) = socket.recv_from(&mut buffer).await else {
-                return;
-            };
-            let query = &buffer[..len];
-            let mut at = 12;
-            let mut labels = Vec::new();
-            while query[at] != 0 {
-                let n = usize::from(query[at]);
-                labels.push(String::from_utf8_lossy(&query[at + 1..=at + n]).into_owned());
-                at += n + 1;
-            }
-            let question_end = at + 5;
-            let name = labels.join(".").to_ascii_lowercase();
-            let records = zone.iter().find(|(zone_name, _)| *zone_name == name);
-            let mut answer = query[..2].to_vec();
-            let rcode: u8 = if records.is_some() { 0 } else { 3 };
-            answer.extend_from_slice(&[0x81, 0x80 | rcode, 0, 1, 0]);
-            answer.push(u8::try_from(records.map_or(0, |(_, r)| r.len())).unwrap());
-            answer.extend_from_slice(&[0, 0, 0, 0]);
-            answer.extend_from_slice(&query[12..question_end]);
-            for text in records.map(|(_, r)| r.as_slice()).unwrap_or_default() {
-                let mut rdata = Vec::new();
-                // Long records come as several strings, as in real zones.
-                for chunk in text.as_bytes().chunks(40) {
-                    rdata.push(u8::try_from(chunk.len()).unwrap());
-                    rdata.extend_from_slice(chunk);
+/// The queries a fake DNS server saw, with their transport ("udp" or "tcp"), in order.
+type QueryLog = Arc<Mutex<Vec<(&'static str, Vec<u8>)>>>;
+
+/// How the fake DNS server answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DnsMode {
+    /// Full answers over UDP; nothing on TCP.
+    Udp,
+    /// UDP answers are truncated; TCP on the same port answers in full.
+    TcpFallback,
+    /// UDP answers are truncated and nothing listens on TCP.
+    TruncatedWithoutTcp,
+    /// UDP answers are truncated; the TCP answer carries another id.
+    TcpWrongId,
+}
+
+/// A DNS server on 127.0.0.1 answering TXT queries from a zone (name → records; other names are
+/// NXDOMAIN), and every query it saw with its transport, in order.
+struct DnsServer {
+    addr: SocketAddr,
+    seen: QueryLog,
+    // Bound but not listening, so connections are refused and no other test takes the port.
+    _tcp_port: Option<tokio::net::TcpSocket>,
+}
+
+impl DnsServer {
+    async fn start(zone: Vec<(String, Vec<String>)>, mode: DnsMode) -> Self {
+        let zone = Arc::new(zone);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (udp, tcp) = if mode == DnsMode::Udp {
+            let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            (udp, None)
+        } else {
+            let (udp, tcp) = udp_and_tcp_on_one_port().await;
+            (udp, Some(tcp))
+        };
+        let addr = udp.local_addr().unwrap();
+        let truncate = mode != DnsMode::Udp;
+        tokio::spawn({
+            let (zone, seen) = (zone.clone(), seen.clone());
+            async move {
+                let mut buffer = [0u8; 512];
+                while let Ok((len, peer)) = udp.recv_from(&mut buffer).await {
+                    let query = &buffer[..len];
+                    seen.lock().unwrap().push(("udp", query.to_vec()));
+                    let _ = udp.send_to(&dns_answer(&zone, query, truncate), peer).await;
                 }
-                answer.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 1, 44]);
-                answer.extend_from_slice(&u16::try_from(rdata.len()).unwrap().to_be_bytes());
-                answer.extend_from_slice(&rdata);
             }
-            let _ = socket.send_to(&answer, peer).await;
+        });
+        let held = match (mode, tcp) {
+            (DnsMode::TcpFallback | DnsMode::TcpWrongId, Some(tcp)) => {
+                let listener = tcp.listen(16).unwrap();
+                tokio::spawn(serve_dns_tcp(listener, zone, seen.clone(), mode));
+                None
+            }
+            (_, tcp) => tcp,
+        };
+        Self {
+            addr,
+            seen,
+            _tcp_port: held,
         }
-    });
-    addr
+    }
+
+    /// The transports of the queries seen so far, in order.
+    fn transports(&self) -> Vec<&'static str> {
+        self.seen.lock().unwrap().iter().map(|(t, _)| *t).collect()
+    }
+}
+
+/// A UDP and a TCP socket bound to the same free port (the TCP one not listening yet).
+async fn udp_and_tcp_on_one_port() -> (tokio::net::UdpSocket, tokio::net::TcpSocket) {
+    loop {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        // Free over UDP does not mean free over TCP: try another port then.
+        if tcp.bind(udp.local_addr().unwrap()).is_ok() {
+            return (udp, tcp);
+        }
+    }
+}
+
+/// Answers length-prefixed queries on each connection (RFC 7766), the prefix and the message in two
+/// writes so the client has to reassemble them.
+async fn serve_dns_tcp(
+    listener: tokio::net::TcpListener,
+    zone: Arc<Vec<(String, Vec<String>)>>,
+    seen: QueryLog,
+    mode: DnsMode,
+) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let (zone, seen) = (zone.clone(), seen.clone());
+        tokio::spawn(async move {
+            let mut prefix = [0u8; 2];
+            while stream.read_exact(&mut prefix).await.is_ok() {
+                let mut query = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+                if stream.read_exact(&mut query).await.is_err() {
+                    return;
+                }
+                seen.lock().unwrap().push(("tcp", query.clone()));
+                let mut answer = dns_answer(&zone, &query, false);
+                if mode == DnsMode::TcpWrongId {
+                    answer[0] ^= 0xff;
+                }
+                let len = u16::try_from(answer.len()).unwrap().to_be_bytes();
+                if stream.write_all(&len).await.is_err() || stream.write_all(&answer).await.is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// The answer to `query` from `zone`. `truncate` sets TC and keeps only the first record, as a
+/// server does when the rest does not fit in a datagram.
+fn dns_answer(zone: &[(String, Vec<String>)], query: &[u8], truncate: bool) -> Vec<u8> {
+    let mut at = 12;
+    let mut labels = Vec::new();
+    while query[at] != 0 {
+        let n = usize::from(query[at]);
+        labels.push(String::from_utf8_lossy(&query[at + 1..=at + n]).into_owned());
+        at += n + 1;
+    }
+    let question_end = at + 5;
+    let name = labels.join(".").to_ascii_lowercase();
+    let found = zone
+        .iter()
+        .find(|(zone_name, _)| *zone_name == name)
+        .map(|(_, records)| records.as_slice());
+    let rcode: u8 = if found.is_some() { 0 } else { 3 };
+    let mut records = found.unwrap_or_default();
+    if truncate {
+        records = &records[..records.len().min(1)];
+    }
+    let mut answer = query[..2].to_vec();
+    answer.extend_from_slice(&[if truncate { 0x83 } else { 0x81 }, 0x80 | rcode, 0, 1, 0]);
+    answer.push(u8::try_from(records.len()).unwrap());
+    answer.extend_from_slice(&[0, 0, 0, 0]);
+    answer.extend_from_slice(&query[12..question_end]);
+    for text in records {
+        let mut rdata = Vec::new();
+        // Long records come as several strings, as in real zones.
+        for chunk in text.as_bytes().chunks(40) {
+            rdata.push(u8::try_from(chunk.len()).unwrap());
+            rdata.extend_from_slice(chunk);
+        }
+        answer.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 1, 44]);
+        answer.extend_from_slice(&u16::try_from(rdata.len()).unwrap().to_be_bytes());
+        answer.extend_from_slice(&rdata);
+    }
+    answer
+}
+
+/// A UDP-only DNS server for `zone`.
+async fn dns_server(zone: Vec<(String, Vec<String>)>) -> SocketAddr {
+    DnsServer::start(zone, DnsMode::Udp).await.addr
 }
 
 async fn dns_exchange(db: TestDb) {
@@ -664,6 +784,101 @@ async fn dns_exchange(db: TestDb) {
             .contains("_mcp-auth.misplaced.org"),
         "{problem}"
     );
+}
+
+async fn dns_exchange_falls_back_to_tcp(db: TestDb) {
+    let key = signer(11);
+    // Verification tokens ahead of the MCPv1 record: far more than a datagram holds (and more
+    // than the client's 4 KiB UDP buffer), so the record only arrives over TCP.
+    let mut records: Vec<String> = (0..20)
+        .map(|i| format!("site-verification-{i}={}", "x".repeat(240)))
+        .collect();
+    records.push(record(&key));
+    let dns = DnsServer::start(
+        vec![("example.org".to_owned(), records)],
+        DnsMode::TcpFallback,
+    )
+    .await;
+    let app = app_with(
+        db,
+        AuthExchangeConfig {
+            dns_resolver: Some(dns.addr),
+            ..auth_config()
+        },
+    )
+    .await;
+    let response = post(&app, "/v0.1/auth/dns", &proof("example.org", &key, 0)).await;
+    let (claims, resources) = granted(&response);
+    assert_eq!(resources, ["org.example/*", "org.example.*"]);
+    assert_eq!(claims.auth_method, "dns");
+    // UDP first, then the very same query (id and question) over TCP.
+    {
+        let seen = dns.seen.lock().unwrap();
+        let transports: Vec<_> = seen.iter().map(|(t, _)| *t).collect();
+        assert_eq!(transports, ["udp", "tcp"]);
+        assert_eq!(seen[0].1, seen[1].1);
+    }
+
+    // NXDOMAIN over TCP is no records, as over UDP; the subdomain checks go through TCP too.
+    let problem = post(&app, "/v0.1/auth/dns", &proof("nothing.org", &key, 0))
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("no `v=MCPv1"),
+        "{problem}"
+    );
+    assert_eq!(dns.transports()[2..], ["udp", "tcp"].repeat(3));
+}
+
+async fn dns_exchange_truncated_without_tcp(db: TestDb) {
+    let key = signer(12);
+    // The truncated UDP answer carries the valid record itself: it must not be used.
+    let dns = DnsServer::start(
+        vec![("example.org".to_owned(), vec![record(&key)])],
+        DnsMode::TruncatedWithoutTcp,
+    )
+    .await;
+    let app = app_with(
+        db,
+        AuthExchangeConfig {
+            dns_resolver: Some(dns.addr),
+            ..auth_config()
+        },
+    )
+    .await;
+    let problem = post(&app, "/v0.1/auth/dns", &proof("example.org", &key, 0))
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("truncated"), "{problem}");
+    assert!(detail.contains("retry over TCP failed"), "{problem}");
+    assert!(detail.contains("connection refused"), "{problem}");
+    assert_eq!(dns.transports(), ["udp"]);
+}
+
+async fn dns_exchange_refuses_mismatched_tcp_answer(db: TestDb) {
+    let key = signer(13);
+    // The truncated UDP answer and the TCP one both hold the valid record; the TCP id is wrong.
+    let dns = DnsServer::start(
+        vec![("example.org".to_owned(), vec![record(&key)])],
+        DnsMode::TcpWrongId,
+    )
+    .await;
+    let app = app_with(
+        db,
+        AuthExchangeConfig {
+            dns_resolver: Some(dns.addr),
+            ..auth_config()
+        },
+    )
+    .await;
+    let problem = post(&app, "/v0.1/auth/dns", &proof("example.org", &key, 0))
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("TCP"), "{problem}");
+    assert!(detail.contains("id does not match"), "{problem}");
+    assert_eq!(dns.transports(), ["udp", "tcp"]);
 }
 
 // ---- ECDSA P-384 (`k=ecdsap384`) ----
