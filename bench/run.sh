@@ -16,8 +16,9 @@ BENCH_SEARCH="${BENCH_SEARCH:-weather}"
 BENCH_IDLE_WAIT="${BENCH_IDLE_WAIT:-120}"
 BENCH_IDLE_MIN="${BENCH_IDLE_MIN:-85}"
 BENCH_BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
-# Response cache modes to measure per backend: `on` (the default configuration) and/or `off` (`--cache-mb 0`:
-# every request renders from the database).
+# Response cache modes to measure per backend: `on` (the default configuration: strict consistency, each hit
+# confirmed by a shared read of the change counter), `notify` (`--cache-consistency notify`: hits never touch
+# the database) and/or `off` (`--cache-mb 0`: every request renders from the database).
 BENCH_CACHE_MODES="${BENCH_CACHE_MODES:-on off}"
 BENCH_CORPUS="${BENCH_CORPUS:-$REPO_ROOT/../shared/conformance/corpus/servers-2025-12-11.json}"
 BENCH_WORK_DIR="${BENCH_WORK_DIR:-$REPO_ROOT/target/bench}"
@@ -276,8 +277,9 @@ for backend in $BENCH_BACKENDS; do
     for cache_mode in $BENCH_CACHE_MODES; do
         case "$cache_mode" in
         on) label="$backend" CACHE_ARGS=() ;;
+        notify) label="$backend-notify" CACHE_ARGS=(--cache-consistency notify) ;;
         off) label="$backend-nocache" CACHE_ARGS=(--cache-mb 0) ;;
-        *) die "unknown cache mode \`$cache_mode\` (on or off)" ;;
+        *) die "unknown cache mode \`$cache_mode\` (on, notify or off)" ;;
         esac
         start_server "$label" "$WORK/logs/serve-$label.log" "${DB_ARGS[@]}" "${CACHE_ARGS[@]}"
         base="http://$SERVER_ADDR"
