@@ -830,14 +830,11 @@ async fn dns_exchange_falls_back_to_tcp(db: TestDb) {
     assert_eq!(dns.transports()[2..], ["udp", "tcp"].repeat(3));
 }
 
-async fn dns_exchange_truncated_without_tcp(db: TestDb) {
-    let key = signer(12);
-    // The truncated UDP answer carries the valid record itself: it must not be used.
-    let dns = DnsServer::start(
-        vec![("example.org".to_owned(), vec![record(&key)])],
-        DnsMode::TruncatedWithoutTcp,
-    )
-    .await;
+/// A valid proof whose record only a responder in `mode` serves (its truncated UDP answer holds the record
+/// too, which must not be used): the 401's detail and the transports the responder saw.
+async fn refused_dns_proof(db: TestDb, seed: u8, mode: DnsMode) -> (String, Vec<&'static str>) {
+    let key = signer(seed);
+    let dns = DnsServer::start(vec![("example.org".to_owned(), vec![record(&key)])], mode).await;
     let app = app_with(
         db,
         AuthExchangeConfig {
@@ -849,36 +846,24 @@ async fn dns_exchange_truncated_without_tcp(db: TestDb) {
     let problem = post(&app, "/v0.1/auth/dns", &proof("example.org", &key, 0))
         .await
         .problem(StatusCode::UNAUTHORIZED);
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("truncated"), "{problem}");
-    assert!(detail.contains("retry over TCP failed"), "{problem}");
-    assert!(detail.contains("connection refused"), "{problem}");
-    assert_eq!(dns.transports(), ["udp"]);
+    let detail = problem["detail"].as_str().unwrap().to_owned();
+    (detail, dns.transports())
+}
+
+async fn dns_exchange_truncated_without_tcp(db: TestDb) {
+    let (detail, transports) = refused_dns_proof(db, 12, DnsMode::TruncatedWithoutTcp).await;
+    assert!(detail.contains("truncated"), "{detail}");
+    assert!(detail.contains("retry over TCP failed"), "{detail}");
+    assert!(detail.contains("connection refused"), "{detail}");
+    assert_eq!(transports, ["udp"]);
 }
 
 async fn dns_exchange_refuses_mismatched_tcp_answer(db: TestDb) {
-    let key = signer(13);
-    // The truncated UDP answer and the TCP one both hold the valid record; the TCP id is wrong.
-    let dns = DnsServer::start(
-        vec![("example.org".to_owned(), vec![record(&key)])],
-        DnsMode::TcpWrongId,
-    )
-    .await;
-    let app = app_with(
-        db,
-        AuthExchangeConfig {
-            dns_resolver: Some(dns.addr),
-            ..auth_config()
-        },
-    )
-    .await;
-    let problem = post(&app, "/v0.1/auth/dns", &proof("example.org", &key, 0))
-        .await
-        .problem(StatusCode::UNAUTHORIZED);
-    let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("TCP"), "{problem}");
-    assert!(detail.contains("id does not match"), "{problem}");
-    assert_eq!(dns.transports(), ["udp", "tcp"]);
+    // The TCP answer holds the valid record too, under the wrong id.
+    let (detail, transports) = refused_dns_proof(db, 13, DnsMode::TcpWrongId).await;
+    assert!(detail.contains("TCP"), "{detail}");
+    assert!(detail.contains("id does not match"), "{detail}");
+    assert_eq!(transports, ["udp", "tcp"]);
 }
 
 // ---- ECDSA P-384 (`k=ecdsap384`) ----
