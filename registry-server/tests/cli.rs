@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::PgDatabase;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -226,57 +229,6 @@ fn openapi_command_prints_the_spec() {
     assert_eq!(spec["openapi"], "3.1.0");
 }
 
-/// A fresh PostgreSQL database for one test, dropped at the end.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create() -> Self {
-        let admin_url = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let mut random = [0u8; 6];
-        getrandom::fill(&mut random).unwrap();
-        let name = format!("mcpreg_replicas_{}", hex::encode(random));
-        psql(&admin_url, &format!("create database {name}"));
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
-        let url = format!("{base}/{name}");
-        Self {
-            admin_url,
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                &self.admin_url,
-                "-qc",
-                &format!("drop database if exists {} with (force)", self.name),
-            ])
-            .output();
-    }
-}
-
-fn psql(url: &str, sql: &str) {
-    let output = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-qc", sql])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 fn manifest(name: &str, version: &str) -> String {
     format!(r#"{{"name":"{name}","description":"Replicated server","version":"{version}"}}"#)
 }
@@ -284,7 +236,7 @@ fn manifest(name: &str, version: &str) -> String {
 /// Three server processes on one PostgreSQL database, as behind a load balancer.
 #[test]
 fn three_replicas_share_one_postgres() {
-    let db = PgDatabase::create();
+    let db = PgDatabase::create("mcpreg_replicas");
     let with_db = |args: &[&str]| {
         server()
             .args(args)

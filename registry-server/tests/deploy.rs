@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+use common::{PgDatabase, psql};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -1093,7 +1096,7 @@ fn compose_database_url_matches_the_postgres_service() {
 fn compose_services_run_on_postgresql() {
     let compose = Compose::load();
     let image = image();
-    let db = PgDatabase::create();
+    let db = PgDatabase::create("mcpreg_deploy");
     let data = tempfile::tempdir().unwrap();
     let github = fake_github();
     let run_env = |service: &Value| {
@@ -1109,7 +1112,7 @@ fn compose_services_run_on_postgresql() {
             .unwrap();
         assert_success("migrate", &output);
         assert_json_logs(&output_lines(&output), Warnings::Refused);
-        db.applied_migrations()
+        applied_migrations(&db)
     };
     let applied = run_migrate();
     let migration_files = std::fs::read_dir(repo_root().join("migrations/postgres"))
@@ -2040,59 +2043,13 @@ fn fake_github() -> String {
     format!("http://{address}")
 }
 
-/// A fresh PostgreSQL database for one test, dropped at the end.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create() -> Self {
-        let admin_url = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let name = format!("mcpreg_deploy_{}", random_hex(6));
-        psql(&admin_url, &format!("create database {name}"));
-        let base = admin_url
-            .rsplit_once('/')
-            .map_or(admin_url.as_str(), |(base, _)| base);
-        let url = format!("{base}/{name}");
-        Self {
-            admin_url,
-            name,
-            url,
-        }
-    }
-
-    /// Rows in sqlx's migration table.
-    fn applied_migrations(&self) -> usize {
-        psql(
-            &self.url,
-            "select count(*) from _sqlx_migrations where success",
-        )
-        .trim()
-        .parse()
-        .unwrap()
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                &self.admin_url,
-                "-qc",
-                &format!("drop database if exists {} with (force)", self.name),
-            ])
-            .output();
-    }
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    let output = Command::new("psql")
-        .args([url, "-v", "ON_ERROR_STOP=1", "-tAqc", sql])
-        .output()
-        .unwrap();
-    assert_success("psql", &output);
-    String::from_utf8(output.stdout).unwrap()
+/// Rows in sqlx's migration table.
+fn applied_migrations(db: &PgDatabase) -> usize {
+    psql(
+        &db.url,
+        "select count(*) from _sqlx_migrations where success",
+    )
+    .trim()
+    .parse()
+    .unwrap()
 }
