@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use registry_server::cache::CacheConfig;
 use registry_server::config::ServerConfig;
@@ -78,7 +77,7 @@ fn key_signed_publish_show_verify_install_and_tampering() {
     let registry = Registry::start_with(ServerConfig {
         cache: CacheConfig {
             max_bytes: 0,
-            ttl: Duration::ZERO,
+            ..CacheConfig::default()
         },
         ..ServerConfig::default()
     });
