@@ -27,6 +27,8 @@ struct AuditFacts {
     actor: Option<String>,
     server_name: Option<String>,
     version: Option<String>,
+    /// Replaces the action the route implies (e.g. a publish that accepted a break).
+    action: Option<&'static str>,
 }
 
 impl AuditSlot {
@@ -34,6 +36,13 @@ impl AuditSlot {
     pub fn actor(&self, actor: String) {
         if let Ok(mut facts) = self.0.lock() {
             facts.actor = Some(actor);
+        }
+    }
+
+    /// Names the action more precisely than the route does.
+    pub fn action(&self, action: &'static str) {
+        if let Ok(mut facts) = self.0.lock() {
+            facts.action = Some(action);
         }
     }
 
@@ -90,7 +99,7 @@ pub async fn record_writes(
         id: 0,
         at: now(),
         actor: facts.actor,
-        action: action.to_owned(),
+        action: facts.action.unwrap_or(action).to_owned(),
         server_name: facts.server_name,
         version: facts.version,
         remote_addr: remote_addr.map(|ip| ip.to_string()),
@@ -112,6 +121,8 @@ fn action_of(method: &Method, path: Option<&MatchedPath>) -> &'static str {
         (&Method::PATCH, p) if p.ends_with("/status") => "status-all",
         (&Method::POST, p) if p.ends_with("/keys") => "key-register",
         (&Method::DELETE, p) if p.ends_with("/keys/{keyId}") => "key-revoke",
+        (&Method::PUT, p) if p.ends_with("/compat-policy") => "compat-policy-set",
+        (&Method::DELETE, p) if p.ends_with("/compat-policy") => "compat-policy-clear",
         _ => "write",
     }
 }

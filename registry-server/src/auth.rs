@@ -137,6 +137,17 @@ impl Publisher {
         )))
     }
 
+    /// 403 unless the caller holds `edit` on `server_name` (or on a pattern such as `ns/*`).
+    pub fn require_edit(&self, server_name: &str) -> Result<(), ApiError> {
+        if self.can(Action::Edit, server_name) {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden(format!(
+            "You do not have edit permission for {server_name}. You have permission to edit: {}",
+            describe(&self.patterns(Action::Edit))
+        )))
+    }
+
     /// 403 unless the caller may publish or edit `server_name` (status changes).
     pub fn require_publish_or_edit(&self, server_name: &str) -> Result<(), ApiError> {
         if self.can(Action::Publish, server_name) || self.can(Action::Edit, server_name) {

@@ -14,7 +14,7 @@ use registry_schema::{Manifest, ServerJson, ToolSurface};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::{PublishedVersion, Status};
+use crate::db::{CompatPolicy, PublishedVersion, Status};
 
 /// What the gate compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,10 +39,63 @@ pub struct CompatReport {
     pub scope: Scope,
     pub reasons: Vec<compat::GateReason>,
     pub checks: Vec<compat::GateCheck>,
+    /// The policy the gate's verdict was applied under.
+    pub policy: CompatPolicy,
+    /// Set when the version was stored although the gate rejects it: under `advise`, or because the
+    /// publisher accepted the breaks. Consumers must treat such a version as breaking whatever its
+    /// number says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unannounced_break: Option<UnannouncedBreak>,
 }
 
+/// A break the version number does not announce, stored anyway.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct UnannouncedBreak {
+    /// `advise` (the policy let it through) or `accepted` (the publisher accepted it under `enforce`).
+    pub how: String,
+    /// The token that published it, for `accepted`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<String>,
+    /// Fingerprints of the breaking findings (empty when the break is not a finding, e.g. a version
+    /// that is not semver).
+    pub fingerprints: Vec<String>,
+    /// Why the gate rejects it, one sentence per reason.
+    pub reasons: Vec<String>,
+}
+
+/// What the publisher said about provable breaks (`accept_breaking` in the publish envelope).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AcceptBreaking {
+    /// Nothing: a break refuses the version under `enforce`.
+    #[default]
+    No,
+    /// Every break of this version.
+    All,
+    /// Exactly these findings (12-hex-digit fingerprints); any other break still refuses.
+    Fingerprints(Vec<String>),
+}
+
+/// The publisher's side of the gate for one publish.
+#[derive(Debug, Clone, Default)]
+pub struct GateRequest {
+    pub acknowledged: Vec<String>,
+    pub accept_breaking: AcceptBreaking,
+    pub policy: CompatPolicy,
+    /// Token id of the publisher, recorded when it accepts a break.
+    pub publisher: String,
+}
+
+/// Reasons a publisher may accept: breaks between surfaces, and versions the gate cannot order.
+const ACCEPTABLE_REASONS: &[&str] = &[
+    "bump-too-small",
+    "sandwich-break",
+    "transitive-break",
+    "republish-changed",
+    "version-not-semver",
+];
+
 impl CompatReport {
-    fn new(gate: GateReport, scope: Scope) -> Self {
+    fn new(gate: GateReport, scope: Scope, policy: CompatPolicy) -> Self {
         let (findings, undecided) = gate
             .primary()
             .map(|report| (report.findings.clone(), report.undecided.clone()))
@@ -58,7 +111,75 @@ impl CompatReport {
             scope,
             reasons: gate.reasons,
             checks: gate.checks,
+            policy,
+            unannounced_break: None,
         }
+    }
+
+    /// Fingerprints of the findings that make a rejecting check reject: those needing more than the
+    /// bump the version number declares.
+    fn breaking_fingerprints(&self) -> Vec<String> {
+        let mut fingerprints: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|check| check.report.verdict == Verdict::Reject)
+            .flat_map(|check| {
+                let declared = check.report.actual_bump.unwrap_or(Bump::None);
+                check
+                    .report
+                    .findings
+                    .iter()
+                    .filter(move |finding| finding.level > declared)
+                    .map(|finding| finding.fingerprint.clone())
+            })
+            .collect();
+        fingerprints.sort();
+        fingerprints.dedup();
+        fingerprints
+    }
+
+    /// Whether the rejection may be stored anyway, and how.
+    fn unannounced(&self, request: &GateRequest) -> Option<UnannouncedBreak> {
+        let fingerprints = self.breaking_fingerprints();
+        let reasons = || {
+            self.reasons
+                .iter()
+                .filter(|reason| !matches!(reason.id.as_str(), "first-publish" | "no-surface"))
+                .map(|reason| reason.message.clone())
+                .collect()
+        };
+        if request.policy == CompatPolicy::Advise {
+            return Some(UnannouncedBreak {
+                how: "advise".to_owned(),
+                accepted_by: None,
+                fingerprints,
+                reasons: reasons(),
+            });
+        }
+        let acceptable = self.reasons.iter().all(|reason| {
+            matches!(reason.id.as_str(), "first-publish" | "no-surface")
+                || ACCEPTABLE_REASONS.contains(&reason.id.as_str())
+        });
+        // Undecided findings are acknowledged, not accepted: the publisher vouches they are no break.
+        let covered = match &request.accept_breaking {
+            AcceptBreaking::No => false,
+            AcceptBreaking::All => self.undecided.is_empty(),
+            AcceptBreaking::Fingerprints(accepted) => {
+                self.undecided.is_empty()
+                    && !fingerprints.is_empty()
+                    && fingerprints.iter().all(|fp| accepted.contains(fp))
+                    && self
+                        .reasons
+                        .iter()
+                        .all(|reason| reason.id != "version-not-semver")
+            }
+        };
+        (acceptable && covered).then(|| UnannouncedBreak {
+            how: "accepted".to_owned(),
+            accepted_by: Some(request.publisher.clone()),
+            fingerprints,
+            reasons: reasons(),
+        })
     }
 
     /// One sentence for problem+json `detail`.
@@ -88,12 +209,14 @@ impl CompatReport {
 #[derive(Debug, Clone)]
 pub struct Refusal(pub Box<CompatReport>);
 
-/// Runs the gate for `manifest` over the server's stored `history`. `Ok(Some(json))` is the report to
-/// keep; `Ok(None)` leaves the decision to the store (a duplicate version, which is a plain 409).
+/// Runs the gate for `manifest` over the server's stored `history` and applies the policy. `Ok(Some(json))`
+/// is the report to keep; `Ok(None)` leaves the decision to the store (a duplicate version, which is a
+/// plain 409). Under `advise`, or when the publisher accepted every break, a rejected version is kept with
+/// the report saying so (`unannounced_break`).
 pub fn gate_publish(
     manifest: &Manifest,
     history: &[PublishedVersion],
-    acknowledged: &[String],
+    request: &GateRequest,
 ) -> Result<Option<String>, Refusal> {
     let publications: Vec<Publication> = history.iter().map(publication).collect();
     let new_surface = surface(manifest.server());
@@ -109,7 +232,7 @@ pub fn gate_publish(
         manifest: Some(manifest.server().clone()),
     };
     let options = GateOptions {
-        acknowledged: acknowledged.to_vec(),
+        acknowledged: request.acknowledged.clone(),
         ..GateOptions::default()
     };
     let gate = compat::gate(&publications, &new, &options);
@@ -120,12 +243,39 @@ pub fn gate_publish(
     {
         return Ok(None);
     }
-    let report = CompatReport::new(gate, scope);
+    let mut report = CompatReport::new(gate, scope, request.policy);
     if report.verdict == Verdict::Reject {
-        return Err(Refusal(Box::new(report)));
+        match report.unannounced(request) {
+            Some(unannounced) => report.unannounced_break = Some(unannounced),
+            None => return Err(Refusal(Box::new(report))),
+        }
     }
     // Serializing plain data cannot fail; were it to, the version is still published, without report.
     Ok(serde_json::to_string(&report).ok())
+}
+
+/// `_meta["dev.mcp-reg/compat"]` of a version whose kept report (JSON text) records a break its version
+/// number does not announce; `None` for every other version.
+pub fn unannounced_break_meta(report: &str) -> Option<Value> {
+    let report: Value = serde_json::from_str(report).ok()?;
+    let unannounced = report.get("unannounced_break")?;
+    Some(serde_json::json!({
+        "breaking": true,
+        "how": unannounced.get("how").cloned().unwrap_or(Value::Null),
+        "requiredBump": report.get("required_bump").cloned().unwrap_or(Value::Null),
+        "baselineVersion": report.get("baseline_version").cloned().unwrap_or(Value::Null),
+        "reasons": unannounced.get("reasons").cloned().unwrap_or(Value::Null),
+    }))
+}
+
+/// Whether a kept report (JSON text) records a break the publisher accepted.
+pub fn accepts_break(report: &str) -> bool {
+    serde_json::from_str::<Value>(report).is_ok_and(|report| {
+        report
+            .pointer("/unannounced_break/how")
+            .and_then(Value::as_str)
+            == Some("accepted")
+    })
 }
 
 /// Compares two stored versions in either order (`GET …/diff`).

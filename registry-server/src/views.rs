@@ -23,6 +23,12 @@ pub struct ResponseMeta {
     pub official: OfficialMeta,
     #[serde(rename = "dev.mcp-reg/provenance")]
     pub provenance: ProvenanceMeta,
+    /// Present on a single version's read when the version ships a break its number does not announce
+    /// (`advise` policy, or accepted by the publisher): `{"breaking": true, "how", "requiredBump",
+    /// "reasons"}`.
+    #[serde(rename = "dev.mcp-reg/compat", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub compat: Option<serde_json::Value>,
 }
 
 /// Whether the version was published with a verified Sigstore bundle, and who signed it. The bundle
@@ -92,6 +98,7 @@ impl TryFrom<VersionRecord> for ServerResponse {
             server,
             meta: ResponseMeta {
                 provenance,
+                compat: None,
                 official: OfficialMeta {
                     status: record.status,
                     status_message: record.status_message,
@@ -188,6 +195,13 @@ impl From<&registry_schema::Issue> for ValidationIssue {
             reference: issue.rule.to_string(),
         }
     }
+}
+
+/// `GET /ping`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PingResponse {
+    /// Always `true`.
+    pub pong: bool,
 }
 
 /// `GET /health`.

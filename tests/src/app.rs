@@ -153,7 +153,7 @@ impl TestApp {
         body: Option<Vec<u8>>,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let mut builder = Request::builder().method(method).uri(uri);
+        let mut builder = Request::builder().method(method.clone()).uri(uri);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
@@ -182,6 +182,7 @@ impl TestApp {
             .await
             .expect("body")
             .to_vec();
+        crate::contract::check(&method, uri, status, content_type.as_deref(), &body);
         TestResponse {
             status,
             content_type,

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use crate::db::Backend;
 use crate::handlers::TAG_OPS;
 use crate::state::AppState;
-use crate::views::{HealthResponse, VersionResponse};
+use crate::views::{HealthResponse, PingResponse, VersionResponse};
 
 /// Liveness
 #[utoipa::path(get, path = "/ping", operation_id = "ping", tag = TAG_OPS,
-    responses((status = 200, description = "The process is up", body = String)))]
-pub async fn ping() -> &'static str {
-    "pong"
+    responses((status = 200, description = "The process is up: `{\"pong\": true}`, as the official registry answers", body = PingResponse)))]
+pub async fn ping() -> Json<PingResponse> {
+    Json(PingResponse { pong: true })
 }
 
 /// Server version

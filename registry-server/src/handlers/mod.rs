@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod compat;
+pub mod compat_policy;
 pub mod health;
 pub mod provenance;
 pub mod publish;

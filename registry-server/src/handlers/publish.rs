@@ -81,14 +81,35 @@ pub async fn publish_version(
         request.bundle,
     )
     .await?;
+    let policy = state
+        .store
+        .compat_policy_for(manifest.name().as_str())
+        .await
+        .map_err(ApiError::from)?
+        .unwrap_or(state.config.compat_policy);
+    let gate_request = compat::GateRequest {
+        acknowledged: request.acknowledge,
+        accept_breaking: request.accept_breaking,
+        policy,
+        publisher: publisher.token_id.clone(),
+    };
+    let mut accepted = false;
     let gated = state
         .store
         .publish_gated(&manifest, provenance.as_ref(), |history| {
-            compat::gate_publish(&manifest, history, &request.acknowledge)
+            let kept = compat::gate_publish(&manifest, history, &gate_request);
+            accepted = kept
+                .as_ref()
+                .is_ok_and(|report| report.as_deref().is_some_and(compat::accepts_break));
+            kept
         })
         .await
         .map_err(ApiError::from)?;
     let record = gated.map_err(|refusal| ApiError::Incompatible(refusal.0))?;
+    if accepted {
+        // The audit log says who shipped a break its version number does not announce.
+        audit.action("publish-breaking-accepted");
+    }
     tracing::info!(
         server.name = %record.server_name,
         version.num = %record.version,
@@ -106,6 +127,7 @@ struct PublishRequest<'a> {
     /// The exact bytes of the server.json.
     manifest: &'a [u8],
     acknowledge: Vec<String>,
+    accept_breaking: compat::AcceptBreaking,
     /// The Sigstore bundle attesting the manifest, as sent.
     bundle: Option<&'a serde_json::value::RawValue>,
     /// Where the server.json sits in the body, for error pointers.
@@ -120,6 +142,8 @@ impl<'a> PublishRequest<'a> {
             server: &'b serde_json::value::RawValue,
             #[serde(default)]
             acknowledge: Vec<String>,
+            #[serde(default)]
+            accept_breaking: Option<AcceptBreakingField>,
             #[serde(borrow, default)]
             bundle: Option<&'b serde_json::value::RawValue>,
             /// An envelope has no `name` of its own; a server.json always does.
@@ -127,25 +151,24 @@ impl<'a> PublishRequest<'a> {
         }
         match serde_json::from_slice::<Envelope<'a>>(body) {
             Ok(envelope) if envelope.name.is_none() && envelope.server.get().starts_with('{') => {
-                if let Some(bad) = envelope
-                    .acknowledge
-                    .iter()
-                    .position(|fp| fp.len() != 12 || !fp.bytes().all(|b| b.is_ascii_hexdigit()))
-                {
-                    return Err(ApiError::Unprocessable {
-                        detail: "acknowledgements are 12-hex-digit finding fingerprints".to_owned(),
-                        errors: vec![ErrorItem::at_pointer(
-                            format!("/acknowledge/{bad}"),
-                            format!(
-                                "`{}` is not a finding fingerprint",
-                                envelope.acknowledge[bad]
-                            ),
-                        )],
-                    });
-                }
+                check_fingerprints(&envelope.acknowledge, "/acknowledge")?;
+                let accept_breaking = match envelope.accept_breaking {
+                    None | Some(AcceptBreakingField::All(false)) => compat::AcceptBreaking::No,
+                    Some(AcceptBreakingField::All(true)) => compat::AcceptBreaking::All,
+                    Some(AcceptBreakingField::Fingerprints(fingerprints)) => {
+                        check_fingerprints(&fingerprints, "/accept_breaking")?;
+                        compat::AcceptBreaking::Fingerprints(
+                            fingerprints
+                                .iter()
+                                .map(|fp| fp.to_ascii_lowercase())
+                                .collect(),
+                        )
+                    }
+                };
                 Ok(Self {
                     manifest: envelope.server.get().as_bytes(),
                     acknowledge: envelope.acknowledge,
+                    accept_breaking,
                     bundle: envelope.bundle,
                     pointer_prefix: "/server",
                 })
@@ -153,10 +176,36 @@ impl<'a> PublishRequest<'a> {
             _ => Ok(Self {
                 manifest: body,
                 acknowledge: Vec::new(),
+                accept_breaking: compat::AcceptBreaking::No,
                 bundle: None,
                 pointer_prefix: "",
             }),
         }
+    }
+}
+
+/// `accept_breaking`: `true`/`false`, or the fingerprints of the breaks accepted.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum AcceptBreakingField {
+    All(bool),
+    Fingerprints(Vec<String>),
+}
+
+/// 422 unless every entry is a 12-hex-digit finding fingerprint.
+fn check_fingerprints(fingerprints: &[String], pointer: &str) -> ApiResult<()> {
+    match fingerprints
+        .iter()
+        .position(|fp| fp.len() != 12 || !fp.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        None => Ok(()),
+        Some(bad) => Err(ApiError::Unprocessable {
+            detail: "fingerprints are the 12 hex digits a compatibility finding carries".to_owned(),
+            errors: vec![ErrorItem::at_pointer(
+                format!("{pointer}/{bad}"),
+                format!("`{}` is not a finding fingerprint", fingerprints[bad]),
+            )],
+        }),
     }
 }
 
@@ -185,15 +234,23 @@ fn claimed_name(body: &[u8]) -> Option<(ServerName, Option<String>)> {
     responses(
         (status = 200, description = "Validation result", body = ValidateResponse),
         (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "No body: there is nothing to validate", body = ProblemDetails, content_type = "application/problem+json"),
     )
 )]
 pub async fn validate_manifest(
     State(state): State<AppState>,
     RawBody(body): RawBody,
-) -> Json<ValidateResponse> {
+) -> ApiResult<Json<ValidateResponse>> {
+    // As publish does: a missing body is a request error, not a manifest with one syntax issue.
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::Unprocessable {
+            detail: "the request has no body; send the server.json to validate".to_owned(),
+            errors: vec![ErrorItem::at_pointer("", "expected a server.json object")],
+        });
+    }
     let (_, report) = validate_bytes(&body, &state.config.policy);
-    Json(ValidateResponse {
+    Ok(Json(ValidateResponse {
         valid: report.is_valid(),
         issues: report.issues.iter().map(ValidationIssue::from).collect(),
-    })
+    }))
 }

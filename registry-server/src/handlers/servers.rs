@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -55,7 +57,7 @@ impl ListServersParams {
         };
         let cursor = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(text) => Some(Cursor::decode(text).ok_or_else(|| {
+            Some(text) => Some(decode_cursor(text).ok_or_else(|| {
                 ApiError::bad_parameter("query.cursor", format!("Invalid cursor `{text}`"))
             })?),
         };
@@ -91,6 +93,27 @@ impl ListServersParams {
     }
 }
 
+/// The cursor as clients see it: base64url (no padding) of the store's cursor text, so it survives being
+/// appended to a URL unencoded (VS Code's gallery does that; a `+` of build metadata would become a space).
+pub fn encode_cursor(store_cursor: &str) -> String {
+    URL_SAFE_NO_PAD.encode(store_cursor)
+}
+
+/// Reads a cursor: ours (base64url), or the official registry's `name:version` form, which always holds
+/// a `/` or `:` — characters base64url never uses.
+pub fn decode_cursor(text: &str) -> Option<Cursor> {
+    if text.contains([':', '/']) {
+        return Cursor::decode(text);
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()?;
+    let decoded = std::str::from_utf8(&bytes).ok()?;
+    // Only cursors this registry issued decode to text; control characters mean a forged one.
+    if decoded.chars().any(char::is_control) {
+        return None;
+    }
+    Cursor::decode(decoded)
+}
+
 /// `include_deleted` on the detail endpoints.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -123,7 +146,7 @@ pub async fn list_servers(
     let servers = responses(page.items)?;
     Ok(Json(ServerList {
         metadata: ListMetadata {
-            next_cursor: page.next_cursor,
+            next_cursor: page.next_cursor.as_deref().map(encode_cursor),
             count: servers.len(),
         },
         servers,
@@ -207,5 +230,16 @@ pub async fn find_version(
                 "Server version not found: `{server_name}` version `{version}`"
             ))
         })?;
-    Ok(Json(ServerResponse::try_from(record)?))
+    // A break the version number does not announce is said beside the manifest, so clients that read
+    // one version (installers, upgrade checks) see it without fetching the report.
+    let report = state
+        .store
+        .compat_report(&record.server_name, &record.version)
+        .await?
+        .flatten();
+    let mut response = ServerResponse::try_from(record)?;
+    response.meta.compat = report
+        .as_deref()
+        .and_then(crate::compat::unannounced_break_meta);
+    Ok(Json(response))
 }

@@ -16,7 +16,11 @@ pub const MAX_STATUS_MESSAGE_CHARS: usize = 500;
 
 impl StatusUpdateRequest {
     fn into_change(self) -> ApiResult<StatusChange> {
-        let message = self.status_message.filter(|m| !m.is_empty());
+        // An active version carries no message: one sent with `active` is dropped, as upstream does,
+        // so clients that always send the field can restore a version.
+        let message = self
+            .status_message
+            .filter(|m| !m.is_empty() && self.status != Status::Active);
         if let Some(message) = &message {
             let chars = message.chars().count();
             if chars > MAX_STATUS_MESSAGE_CHARS {
@@ -27,15 +31,6 @@ impl StatusUpdateRequest {
                         format!(
                             "statusMessage has {chars} characters; at most {MAX_STATUS_MESSAGE_CHARS} are allowed"
                         ),
-                    )],
-                });
-            }
-            if self.status == Status::Active {
-                return Err(ApiError::Unprocessable {
-                    detail: "statusMessage is not allowed with status active".to_owned(),
-                    errors: vec![ErrorItem::at_pointer(
-                        "/statusMessage",
-                        "statusMessage explains a deprecation or deletion; leave it out when setting status active",
                     )],
                 });
             }
@@ -61,7 +56,7 @@ impl StatusUpdateRequest {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The version after the change", body = ServerResponse),
-        (status = 400, description = "Nothing to change", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "No publish or edit permission", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "Server version not found", body = ProblemDetails, content_type = "application/problem+json"),
@@ -86,12 +81,8 @@ pub async fn update_version_status(
             )),
             other => other.into(),
         })?;
-    if outcome.changed.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "No changes to apply: status is already {}",
-            change.status.as_str()
-        )));
-    }
+    // A change to what is already there answers 200 with the version as it is, like the all-versions
+    // route (which answers `updatedCount: 0`): retries are safe.
     let record = outcome
         .versions
         .into_iter()
@@ -144,4 +135,56 @@ pub async fn update_server_status(
         updated_count: servers.len(),
         servers,
     }))
+}
+
+/// Edit a published version (optional in the official API; not offered)
+///
+/// Versions are immutable here: publish a new version, or change a version's status. Answers 501 to an
+/// authenticated caller (401 first without a token), as the official specification prescribes for
+/// registries without updates.
+#[utoipa::path(
+    put,
+    path = "/servers/{serverName}/versions/{version}",
+    operation_id = "update_version",
+    tag = TAG_PUBLISH,
+    params(
+        ("serverName" = String, Path, description = "URL-encoded server name"),
+        ("version" = String, Path, description = "URL-encoded version"),
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 401, description = "Missing or unknown token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 501, description = "This registry does not edit published versions", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_version(_publisher: Publisher) -> ApiError {
+    ApiError::NotImplemented(
+        "this registry does not edit published versions: versions are immutable; publish a new version, or PATCH …/status to deprecate or delete one".to_owned(),
+    )
+}
+
+/// Delete a published version (optional in the official API; not offered)
+///
+/// Deletion is a status: `PATCH …/versions/{version}/status` with `{"status": "deleted"}` hides the
+/// version and releases its remote URLs. Answers 501 to an authenticated caller (401 first without a
+/// token).
+#[utoipa::path(
+    delete,
+    path = "/servers/{serverName}/versions/{version}",
+    operation_id = "delete_version",
+    tag = TAG_PUBLISH,
+    params(
+        ("serverName" = String, Path, description = "URL-encoded server name"),
+        ("version" = String, Path, description = "URL-encoded version"),
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 401, description = "Missing or unknown token", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 501, description = "This registry deletes by status change instead", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_version(_publisher: Publisher) -> ApiError {
+    ApiError::NotImplemented(
+        "this registry deletes versions by status: PATCH …/versions/{version}/status with {\"status\": \"deleted\"}".to_owned(),
+    )
 }
