@@ -32,6 +32,7 @@ use crate::db::{
     MirrorState, MirrorTimes, Status, StatusChange, Store, StoreError, VersionRecord,
     VersionSelector,
 };
+use crate::import::{Official, ResponseMeta};
 
 /// Largest page the official API serves, and the default.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -359,10 +360,10 @@ async fn apply_page(
             .and_then(|meta| meta.official)
             .unwrap_or_default();
         // A refused entry counts as seen: it will not change by being fetched again.
-        if let Some(updated_at) = official.updated_at.as_deref().and_then(parse_time) {
+        if let Some(updated_at) = official.updated_at() {
             page_max = Some(page_max.map_or(updated_at, |max| max.max(updated_at)));
         }
-        let incoming = match check_entry(&entry.server, official, options.policy) {
+        let incoming = match check_entry(&entry.server, &official, options.policy) {
             Ok(incoming) => incoming,
             Err(reason) => {
                 let label = entry_label(&entry.server)
@@ -459,7 +460,7 @@ async fn apply_known(
 }
 
 /// Validates an entry's manifest and reads its official metadata.
-fn check_entry(server: &RawValue, official: Official, policy: Policy) -> Result<Incoming, String> {
+fn check_entry(server: &RawValue, official: &Official, policy: Policy) -> Result<Incoming, String> {
     let manifest = Manifest::parse(server.get().as_bytes(), &policy).map_err(|err| match err {
         SchemaError::Invalid(problems) => problems
             .errors()
@@ -467,27 +468,10 @@ fn check_entry(server: &RawValue, official: Official, policy: Policy) -> Result<
             .map_or_else(|| "invalid manifest".to_owned(), ToString::to_string),
         other => other.to_string(),
     })?;
-    let status = match official.status.as_deref() {
-        None => Status::Active,
-        Some(text) => text
-            .parse::<Status>()
-            .map_err(|_| format!("unknown status `{text}`"))?,
-    };
-    let message = official
-        .status_message
-        .filter(|message| !message.is_empty());
-    let times = official
-        .published_at
-        .as_deref()
-        .and_then(parse_time)
-        .map(|published_at| MirrorTimes {
-            published_at,
-            status_changed_at: official.status_changed_at.as_deref().and_then(parse_time),
-        });
     Ok(Incoming {
         manifest,
-        change: StatusChange { status, message },
-        times,
+        change: official.status_change()?,
+        times: official.times(),
     })
 }
 
@@ -715,28 +699,7 @@ struct Entry {
     /// Kept as the upstream's exact text.
     server: Box<RawValue>,
     #[serde(rename = "_meta", default)]
-    meta: Option<EntryMeta>,
-}
-
-#[derive(Deserialize)]
-struct EntryMeta {
-    #[serde(rename = "io.modelcontextprotocol.registry/official", default)]
-    official: Option<Official>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct Official {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    status_message: Option<String>,
-    #[serde(default)]
-    status_changed_at: Option<String>,
-    #[serde(default)]
-    published_at: Option<String>,
-    #[serde(default)]
-    updated_at: Option<String>,
+    meta: Option<ResponseMeta>,
 }
 
 #[cfg(test)]

@@ -1,29 +1,50 @@
-//! Storage: the only place with SQL. One interface ([`Store`]), one implementation per engine
-//! (`sqlite.rs`, the embedded default; `postgres.rs`, for production and many replicas), migrations under
+//! Storage: the only place with SQL. One interface ([`Store`]) over two engines (`sqlite.rs`, the
+//! embedded default; `postgres.rs`, for production and many replicas), migrations under
 //! `migrations/<engine>/`. Handlers hold a `Store` and never learn which engine is behind it.
+//!
+//! The storage logic is written once: the flows (`write.rs`: publish, import, the mirror's times;
+//! `status.rs`; `read.rs`: lists and lookups; `admin.rs`: tokens, audit, rate limits, keys, mirror
+//! progress, compatibility policies) run over the small [`engine::Engine`] trait, with one statement
+//! layer (`sql.rs`) and one row-mapping layer (`rows.rs`). The engine files hold only what differs:
+//! connections and transactions, how values are encoded, a few SQL fragments, and the search indexes.
 //!
 //! Rules both engines follow, so behaviour cannot drift:
 //! - timestamps are produced here in Rust ([`now`]), truncated to microseconds, and stored as UTC;
 //! - which version is latest is decided by `registry_schema::version::pick_latest`, in Rust, inside the
-//!   write transaction, and the database enforces at most one latest row per server;
+//!   write transaction (`plan.rs`), and the database enforces at most one latest row per server;
 //! - duplicates are versions with the same `registry_schema::version::precedence_key`, refused by a
 //!   unique index, so concurrent publishes of one version leave exactly one row;
-//! - search relevance is an integer tier computed the same way on both engines (see [`SearchTier`]).
+//! - a version's `updated_at` moves only when its own data or status changes; `changed_at` (what
+//!   `updated_since` reads) also moves when the latest flag does;
+//! - search relevance is an integer tier computed the same way on both engines (see [`SearchTier`]);
+//! - text holding NUL is refused on both engines ([`StoreError::InvalidInput`]).
 
+mod admin;
+mod engine;
+mod plan;
 mod postgres;
+mod read;
+mod rows;
+mod search;
 mod shared;
+mod sql;
 mod sqlite;
+mod status;
+mod types;
+mod write;
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use registry_schema::Manifest;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-pub use postgres::{ChangeCounter, PgStore};
-pub use sqlite::SqliteStore;
+use plan::Incoming;
+use postgres::PgStore;
+use sqlite::SqliteStore;
+
+pub use postgres::ChangeCounter;
+pub use types::*;
 
 /// Largest page a list may return.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -50,337 +71,6 @@ pub enum Backend {
     Postgres,
 }
 
-/// A version's lifecycle status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Active,
-    Deprecated,
-    Deleted,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Deprecated => "deprecated",
-            Self::Deleted => "deleted",
-        }
-    }
-}
-
-impl FromStr for Status {
-    type Err = StoreError;
-    fn from_str(value: &str) -> Result<Self, StoreError> {
-        match value {
-            "active" => Ok(Self::Active),
-            "deprecated" => Ok(Self::Deprecated),
-            "deleted" => Ok(Self::Deleted),
-            other => Err(StoreError::Corrupt(format!("unknown status `{other}`"))),
-        }
-    }
-}
-
-/// One stored version of a server, with the registry's metadata.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VersionRecord {
-    pub server_name: String,
-    pub version: String,
-    /// The exact JSON text the publisher sent.
-    pub manifest: String,
-    pub status: Status,
-    pub status_message: Option<String>,
-    pub status_changed_at: OffsetDateTime,
-    pub published_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub is_latest: bool,
-    /// The verified provenance summary (JSON text) when the version was published with a bundle.
-    pub provenance: Option<String>,
-}
-
-/// Provenance stored with a version at publish: the verified summary and the bundle as sent (JSON text).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredProvenance {
-    pub summary: String,
-    pub bundle: String,
-}
-
-/// What [`Store::provenance`] reads.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvenanceRecord {
-    pub server_name: String,
-    pub version: String,
-    /// The exact server.json the publisher sent (what the bundle's digest covers).
-    pub manifest: String,
-    /// Both `None`: the version was published unsigned.
-    pub stored: Option<StoredProvenance>,
-}
-
-/// A public key registered for a namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigningKeyRecord {
-    pub namespace: String,
-    /// Hex SHA-256 of the SubjectPublicKeyInfo (DER).
-    pub key_id: String,
-    /// `ed25519` or `ecdsa-p256`.
-    pub algorithm: String,
-    /// SPKI PEM.
-    pub public_key: String,
-    pub created_at: OffsetDateTime,
-    /// `token:<id>` of the registering caller.
-    pub created_by: Option<String>,
-    pub revoked_at: Option<OffsetDateTime>,
-}
-
-/// One audit log entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    /// Assigned by the store; entries are listed newest (highest id) first.
-    pub id: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    /// `token:<id>`; absent when the request had no valid credentials.
-    pub actor: Option<String>,
-    /// `publish`, `status`, `status-all`.
-    pub action: String,
-    pub server_name: Option<String>,
-    pub version: Option<String>,
-    pub remote_addr: Option<String>,
-    /// The HTTP status of the response.
-    pub status: u16,
-    pub outcome: String,
-}
-
-/// Which audit entries to read.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    /// Only entries about names these permission patterns cover (`*`, `prefix*`, exact); `None`: all.
-    pub patterns: Option<Vec<String>>,
-    /// Only entries about this server.
-    pub server_name: Option<String>,
-    /// Keyset cursor: entries with a smaller id.
-    pub before_id: Option<i64>,
-    pub limit: u32,
-}
-
-/// A stored version as the publish gate sees it.
-#[derive(Debug, Clone)]
-pub struct PublishedVersion {
-    pub version: String,
-    pub status: Status,
-    /// The exact JSON text the publisher sent.
-    pub manifest: String,
-}
-
-/// `version=` on a list, or the `{version}` path segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionSelector {
-    Latest,
-    Exact(String),
-}
-
-impl VersionSelector {
-    /// `latest` selects the latest version; anything else is an exact version.
-    pub fn parse(value: &str) -> Self {
-        if value == "latest" {
-            Self::Latest
-        } else {
-            Self::Exact(value.to_owned())
-        }
-    }
-}
-
-/// How relevant a search hit is; lower is better. Computed identically on both engines so results and
-/// cursors agree.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SearchTier {
-    /// The whole name or the part after `/` equals the term (case-insensitive).
-    ExactName = 0,
-    /// The name, or the part after `/`, starts with the term.
-    NamePrefix = 1,
-    /// The term is a substring of the name.
-    NameSubstring = 2,
-    /// The term is a substring of the title or description.
-    TextSubstring = 3,
-    /// Every word of the term matches the full-text index (name, title, description, package
-    /// identifiers) but the term is not a substring of any of them.
-    FullText = 4,
-}
-
-/// Where a page starts: after this row. Opaque to clients; see [`Cursor::encode`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cursor {
-    /// `name:version`, the official registry's format (rows in `(server_name, version)` text order).
-    /// A cursor without `:` (also accepted upstream) is `name` with an empty version.
-    Position {
-        server_name: String,
-        version: String,
-    },
-    /// Ranked search: `tier|name:version`, rows in `(tier, server_name, version)` order.
-    Ranked {
-        tier: u8,
-        server_name: String,
-        version: String,
-    },
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        match self {
-            Self::Position {
-                server_name,
-                version,
-            } => format!("{server_name}:{version}"),
-            Self::Ranked {
-                tier,
-                server_name,
-                version,
-            } => format!("{tier}|{server_name}:{version}"),
-        }
-    }
-
-    /// Parses a cursor a client sent back. Server names cannot contain `:` or `|`, so the first of each
-    /// separates the parts, and versions may contain anything.
-    pub fn decode(value: &str) -> Option<Self> {
-        if value.is_empty() {
-            return None;
-        }
-        let (tier, rest) = match value.split_once('|') {
-            Some((tier, rest)) if !tier.contains(':') => (Some(tier.parse::<u8>().ok()?), rest),
-            _ => (None, value),
-        };
-        let (server_name, version) = rest.split_once(':').unwrap_or((rest, ""));
-        let (server_name, version) = (server_name.to_owned(), version.to_owned());
-        Some(match tier {
-            Some(tier) => Self::Ranked {
-                tier,
-                server_name,
-                version,
-            },
-            None => Self::Position {
-                server_name,
-                version,
-            },
-        })
-    }
-}
-
-/// `GET /servers`: filters, search and the page window.
-#[derive(Debug, Clone, Default)]
-pub struct ListQuery {
-    pub cursor: Option<Cursor>,
-    /// 1..=[`MAX_PAGE_SIZE`]; the handler validates it.
-    pub limit: u32,
-    /// Substring of name or description, or full-text words; ranks results when set.
-    pub search: Option<String>,
-    /// Only rows with `updated_at` strictly after this.
-    pub updated_since: Option<OffsetDateTime>,
-    pub version: Option<VersionSelector>,
-    pub include_deleted: bool,
-    /// Only servers with a package of this `registryType`.
-    pub registry_type: Option<String>,
-    /// Only servers with a package transport or remote of this type (`stdio`, `streamable-http`, `sse`).
-    pub transport: Option<String>,
-    /// Only servers in this namespace (the part before `/`, exact).
-    pub namespace: Option<String>,
-}
-
-/// One page of a list. `next_cursor` is set whenever the page is full (as upstream: a last page of
-/// exactly `limit` rows still carries a cursor, and the next request returns an empty page).
-#[derive(Debug, Clone, Default)]
-pub struct Page {
-    pub items: Vec<VersionRecord>,
-    pub next_cursor: Option<String>,
-}
-
-/// A requested status change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusChange {
-    pub status: Status,
-    pub message: Option<String>,
-}
-
-/// What a status change did.
-#[derive(Debug, Clone)]
-pub struct StatusOutcome {
-    /// Rows whose status or message actually changed.
-    pub changed: Vec<VersionRecord>,
-    /// Every version the request addressed, after the change (latest flags recomputed).
-    pub versions: Vec<VersionRecord>,
-}
-
-/// A publisher API token as stored (only the SHA-256 of the secret, never the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRecord {
-    pub id: String,
-    pub secret_sha256: String,
-    /// JSON array of `{"action", "resource"}`; parsed by the auth module.
-    pub permissions: String,
-    pub description: Option<String>,
-    pub created_at: OffsetDateTime,
-}
-
-/// Result of a bulk import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ImportOutcome {
-    pub inserted: u64,
-    /// Versions already present (same precedence); left untouched.
-    pub skipped: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("version `{version}` of `{server_name}` is already published")]
-    Duplicate {
-        server_name: String,
-        version: String,
-    },
-    /// A remote URL of the new version is in use by another server (a live version of it).
-    #[error("remote URL `{url}` is already used by server `{server_name}`")]
-    RemoteUrlTaken { url: String, server_name: String },
-    /// The key is already registered for the namespace (possibly revoked: a revoked key stays revoked).
-    #[error("key {key_id} is already registered for namespace `{namespace}`")]
-    KeyExists { namespace: String, key_id: String },
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-    #[error("database configuration: {0}")]
-    Config(String),
-    #[error(transparent)]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error(transparent)]
-    Database(sqlx::Error),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::RowNotFound => Self::NotFound,
-            // The database is down or unreachable: the client may retry (503), it is not our bug (500).
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => Self::Unavailable(err.to_string()),
-            other => Self::Database(other),
-        }
-    }
-}
-
-/// What a change feed reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeSignal {
-    /// The feed is listening (first connection or after a reconnect); changes before it may be unknown.
-    Listening,
-    /// Some process committed a write.
-    Changed,
-    /// The feed's connection is gone: changes go unseen until the next `Listening`.
-    Lost,
-}
-
 /// The current time as both engines store it: UTC, microsecond precision.
 pub fn now() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
@@ -390,17 +80,23 @@ pub fn now() -> OffsetDateTime {
 
 /// The registry's storage, on whichever engine the configuration names.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub struct Store {
+    engine: Engines,
+}
+
+#[derive(Debug, Clone)]
+enum Engines {
     Sqlite(SqliteStore),
     Postgres(PgStore),
 }
 
-/// Calls the same method on whichever engine is behind the store.
+/// Runs the same engine-generic flow (`module::function(engine, args…)`) on whichever engine is behind
+/// the store.
 macro_rules! dispatch {
-    ($self:ident . $method:ident ( $($arg:expr),* )) => {
-        match $self {
-            Store::Sqlite(store) => store.$method($($arg),*).await,
-            Store::Postgres(store) => store.$method($($arg),*).await,
+    ($self:ident, $($flow:ident)::+ ( $($arg:expr),* )) => {
+        match &$self.engine {
+            Engines::Sqlite(engine) => $($flow)::+(engine, $($arg),*).await,
+            Engines::Postgres(engine) => $($flow)::+(engine, $($arg),*).await,
         }
     };
 }
@@ -408,17 +104,19 @@ macro_rules! dispatch {
 impl Store {
     /// Opens (creating, for SQLite) the configured database. Does not migrate; call [`Store::migrate`].
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
-        match config.database_url.as_deref() {
+        let engine = match config.database_url.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Ok(Self::Postgres(PgStore::connect(url, config).await?))
+                Engines::Postgres(PgStore::connect(url, config).await?)
             }
             Some(url) if url.starts_with("sqlite:") => {
-                Ok(Self::Sqlite(SqliteStore::connect_url(url, config).await?))
+                Engines::Sqlite(SqliteStore::connect_url(url, config).await?)
             }
-            Some(other) => Err(StoreError::Config(format!(
-                "database URL `{}` must start with postgres:// or sqlite:",
-                redact_url(other)
-            ))),
+            Some(other) => {
+                return Err(StoreError::Config(format!(
+                    "database URL `{}` must start with postgres:// or sqlite:",
+                    redact_url(other)
+                )));
+            }
             None => {
                 let dir = match &config.data_dir {
                     Some(dir) => dir.clone(),
@@ -430,45 +128,47 @@ impl Store {
                         })?
                         .join("mcp-reg"),
                 };
-                Ok(Self::Sqlite(SqliteStore::open_in_dir(&dir, config).await?))
+                Engines::Sqlite(SqliteStore::open_in_dir(&dir, config).await?)
             }
-        }
+        };
+        Ok(Self { engine })
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Self::Sqlite(_) => Backend::Sqlite,
-            Self::Postgres(_) => Backend::Postgres,
+        match self.engine {
+            Engines::Sqlite(_) => Backend::Sqlite,
+            Engines::Postgres(_) => Backend::Postgres,
         }
     }
 
     /// Applies pending migrations (forward-only).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        dispatch!(self.migrate())
+        match &self.engine {
+            Engines::Sqlite(engine) => engine.migrate().await,
+            Engines::Postgres(engine) => engine.migrate().await,
+        }
     }
 
     /// Round trip to the database, for `/health`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self.ping())
-    }
-
-    /// Publishes a validated manifest: inserts the version and recomputes latest, in one transaction.
-    /// A version with the same precedence as a stored one fails with [`StoreError::Duplicate`].
-    pub async fn publish(&self, manifest: &Manifest) -> Result<VersionRecord, StoreError> {
-        dispatch!(self.publish(manifest))
+        dispatch!(self, read::ping())
     }
 
     /// Publishes one version after `gate` approved it, atomically: `gate` sees every stored version of
     /// the server (publish order) while no other writer can change them, and returns the report to
     /// keep with the new version, or a refusal, in which case nothing is stored. `provenance` (verified
     /// by the caller) is stored with the version in the same transaction.
+    ///
+    /// A version with the same precedence as a stored one fails with [`StoreError::Duplicate`] before
+    /// the gate runs; when the stored manifest is the one sent (same RFC 8785 digest) the error carries
+    /// the stored version (`identical`), so a retried publish can be answered with it.
     pub async fn publish_gated<E>(
         &self,
         manifest: &Manifest,
         provenance: Option<&StoredProvenance>,
         gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
     ) -> Result<Result<VersionRecord, E>, StoreError> {
-        dispatch!(self.publish_gated(manifest, provenance, gate))
+        dispatch!(self, write::publish_gated(manifest, provenance, gate))
     }
 
     /// A version's provenance: `None` when the version does not exist (or is deleted and
@@ -479,18 +179,21 @@ impl Store {
         version: &VersionSelector,
         include_deleted: bool,
     ) -> Result<Option<ProvenanceRecord>, StoreError> {
-        dispatch!(self.provenance(server_name, version, include_deleted))
+        dispatch!(
+            self,
+            read::provenance(server_name, version, include_deleted)
+        )
     }
 
     /// Registers a public key for a namespace. Registering a key that is already registered (even
     /// revoked) fails with [`StoreError::KeyExists`].
     pub async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
-        dispatch!(self.insert_signing_key(key))
+        dispatch!(self, admin::insert_signing_key(key))
     }
 
     /// The keys registered for a namespace, revoked ones included, oldest first.
     pub async fn signing_keys(&self, namespace: &str) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        dispatch!(self.signing_keys(namespace))
+        dispatch!(self, admin::signing_keys(namespace))
     }
 
     /// Marks a key revoked; `None` when the namespace has no such key, otherwise the key as stored
@@ -500,7 +203,7 @@ impl Store {
         namespace: &str,
         key_id: &str,
     ) -> Result<Option<SigningKeyRecord>, StoreError> {
-        dispatch!(self.revoke_signing_key(namespace, key_id))
+        dispatch!(self, admin::revoke_signing_key(namespace, key_id))
     }
 
     /// The gate report kept with a version: `None` when the version does not exist, `Some(None)` when it
@@ -510,34 +213,58 @@ impl Store {
         server_name: &str,
         version: &str,
     ) -> Result<Option<Option<String>>, StoreError> {
-        dispatch!(self.compat_report(server_name, version))
+        dispatch!(self, read::compat_report(server_name, version))
     }
 
     /// Counts one hit for `key` in the fixed window starting at `window_start` (Unix seconds) and
     /// returns the hits so far in that window, this one included. Shared by every process on the
     /// database, so limits hold across replicas.
     pub async fn count_hit(&self, key: &str, window_start: i64) -> Result<u32, StoreError> {
-        dispatch!(self.count_hit(key, window_start))
+        dispatch!(self, admin::count_hit(key, window_start))
     }
 
-    /// Appends an entry to the audit log (`entry.id` is ignored).
+    /// Appends an entry to the audit log (`entry.id` is ignored; a NUL in its text is stored as U+FFFD).
     pub async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        dispatch!(self.insert_audit(entry))
+        dispatch!(self, admin::insert_audit(entry))
     }
 
     /// Audit entries, newest first.
     pub async fn audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        dispatch!(self.audit_entries(query))
+        dispatch!(self, admin::audit_entries(query))
     }
 
-    /// Inserts many manifests, skipping versions already present; latest is recomputed once per
-    /// server touched. Each call is one transaction.
+    /// Inserts many manifests as fresh versions, skipping versions already present; latest is
+    /// recomputed once per server touched. Each call is one transaction. Imports never run the
+    /// compatibility gate.
     pub async fn import(&self, manifests: &[Manifest]) -> Result<ImportOutcome, StoreError> {
-        dispatch!(self.import(manifests))
+        let entries: Vec<Incoming<'_>> = manifests
+            .iter()
+            .map(|manifest| Incoming {
+                manifest,
+                source: None,
+            })
+            .collect();
+        dispatch!(self, write::import(&entries))
+    }
+
+    /// [`Store::import`] for versions copied from another registry: each keeps its source's status and
+    /// times (see [`SourceMeta`]).
+    pub async fn import_entries(
+        &self,
+        entries: &[ImportEntry],
+    ) -> Result<ImportOutcome, StoreError> {
+        let entries: Vec<Incoming<'_>> = entries
+            .iter()
+            .map(|entry| Incoming {
+                manifest: &entry.manifest,
+                source: entry.source.as_ref(),
+            })
+            .collect();
+        dispatch!(self, write::import(&entries))
     }
 
     pub async fn list_servers(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        dispatch!(self.list_servers(query))
+        dispatch!(self, read::list_servers(query))
     }
 
     /// Every version of a server, newest publication first. Empty when the server has none visible.
@@ -546,7 +273,7 @@ impl Store {
         server_name: &str,
         include_deleted: bool,
     ) -> Result<Vec<VersionRecord>, StoreError> {
-        dispatch!(self.list_versions(server_name, include_deleted))
+        dispatch!(self, read::list_versions(server_name, include_deleted))
     }
 
     pub async fn find_version(
@@ -555,7 +282,10 @@ impl Store {
         version: &VersionSelector,
         include_deleted: bool,
     ) -> Result<Option<VersionRecord>, StoreError> {
-        dispatch!(self.find_version(server_name, version, include_deleted))
+        dispatch!(
+            self,
+            read::find_version(server_name, version, include_deleted)
+        )
     }
 
     /// Changes one version's status (NotFound when it does not exist) and recomputes latest.
@@ -565,7 +295,10 @@ impl Store {
         version: &str,
         change: &StatusChange,
     ) -> Result<StatusOutcome, StoreError> {
-        dispatch!(self.update_version_status(server_name, version, change))
+        dispatch!(
+            self,
+            status::change_status(server_name, Some(version), change)
+        )
     }
 
     /// Changes every version's status in one transaction (NotFound when the server has no versions).
@@ -574,15 +307,40 @@ impl Store {
         server_name: &str,
         change: &StatusChange,
     ) -> Result<StatusOutcome, StoreError> {
-        dispatch!(self.update_server_status(server_name, change))
+        dispatch!(self, status::change_status(server_name, None, change))
     }
 
     pub async fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        dispatch!(self.insert_token(token))
+        dispatch!(self, admin::insert_token(token))
     }
 
     pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
-        dispatch!(self.find_token(secret_sha256))
+        dispatch!(self, admin::find_token(secret_sha256))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the compatibility policy override of `scope`; `actor` (a
+    /// `token:<id>`) is kept with it. A write: other replicas see it before this returns.
+    pub async fn set_compat_policy(
+        &self,
+        scope: &PolicyScope,
+        policy: Option<CompatPolicy>,
+        actor: Option<&str>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, admin::set_compat_policy(scope, policy, actor))
+    }
+
+    /// The override for `server_name`: its own, else its namespace's (the part before `/`); `None` when
+    /// neither is set.
+    pub async fn compat_policy_for(
+        &self,
+        server_name: &str,
+    ) -> Result<Option<CompatPolicy>, StoreError> {
+        dispatch!(self, admin::compat_policy_for(server_name))
+    }
+
+    /// Every override: namespaces first, then servers, each in name order.
+    pub async fn compat_policies(&self) -> Result<Vec<(PolicyScope, CompatPolicy)>, StoreError> {
+        dispatch!(self, admin::compat_policies())
     }
 
     /// Starts a task that reports writes committed by any process sharing the database (other replicas,
@@ -592,9 +350,9 @@ impl Store {
         &self,
         on_signal: impl Fn(ChangeSignal) + Send + Sync + 'static,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        match self {
-            Self::Sqlite(_) => None,
-            Self::Postgres(store) => Some(store.spawn_change_feed(on_signal)),
+        match &self.engine {
+            Engines::Sqlite(_) => None,
+            Engines::Postgres(engine) => Some(engine.spawn_change_feed(on_signal)),
         }
     }
 
@@ -602,27 +360,56 @@ impl Store {
     /// read fences. `None` on SQLite: one process serves a database file, and its own writes
     /// invalidate its cache directly.
     pub fn change_counter(&self) -> Option<ChangeCounter> {
-        match self {
-            Self::Sqlite(_) => None,
-            Self::Postgres(store) => Some(store.change_counter()),
+        match &self.engine {
+            Engines::Sqlite(_) => None,
+            Engines::Postgres(engine) => Some(engine.change_counter()),
         }
     }
 
     /// The highest change-counter value this process's own writes advanced the counter to (PostgreSQL).
     /// A cache dropped after such a write holds nothing older than that value.
     pub fn last_change_drawn(&self) -> Option<i64> {
-        match self {
-            Self::Sqlite(_) => None,
-            Self::Postgres(store) => store.last_change_drawn(),
+        match &self.engine {
+            Engines::Sqlite(_) => None,
+            Engines::Postgres(engine) => engine.last_change_drawn(),
         }
     }
 
     /// (in use, idle) connections, for metrics.
     pub fn pool_usage(&self) -> (u32, u32) {
-        match self {
-            Self::Sqlite(store) => store.pool_usage(),
-            Self::Postgres(store) => store.pool_usage(),
+        match &self.engine {
+            Engines::Sqlite(engine) => engine.pool_usage(),
+            Engines::Postgres(engine) => engine.pool_usage(),
         }
+    }
+
+    // ---- Mirror (`registry-server mirror`, see `crate::mirror`) --------------------------------------
+
+    /// The saved progress of the mirror of `upstream` (`None` before its first page).
+    pub async fn mirror_state(&self, upstream: &str) -> Result<Option<MirrorState>, StoreError> {
+        dispatch!(self, admin::load_mirror_state(upstream))
+    }
+
+    /// Saves the progress of the mirror of `upstream` (replacing what was saved).
+    pub async fn save_mirror_state(
+        &self,
+        upstream: &str,
+        state: &MirrorState,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, admin::save_mirror_state(upstream, state))
+    }
+
+    /// Sets a stored version's publication (and status change, and update) time to the upstream's;
+    /// `true` when the row changed. Incremental readers of this registry see the row again either way
+    /// (its `changed_at` moves). Latest flags are left alone: they follow versions and statuses, which
+    /// the mirror applies through [`Store::import`] and [`Store::update_version_status`].
+    pub async fn mirror_keep_times(
+        &self,
+        server_name: &str,
+        version: &str,
+        times: &MirrorTimes,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, write::keep_times(server_name, version, times))
     }
 }
 
@@ -657,6 +444,7 @@ mod tests {
             },
             Cursor::Ranked {
                 tier: 3,
+                rank: 1,
                 server_name: "io.x/y".into(),
                 version: "1.0.0+b".into(),
             },
@@ -670,8 +458,19 @@ mod tests {
                 version: String::new()
             })
         );
+        // A ranked cursor without a rank (an older registry's) is at rank 0.
+        assert_eq!(
+            Cursor::decode("2|io.x/y:1.0.0"),
+            Some(Cursor::Ranked {
+                tier: 2,
+                rank: 0,
+                server_name: "io.x/y".into(),
+                version: "1.0.0".into()
+            })
+        );
         assert_eq!(Cursor::decode(""), None);
         assert_eq!(Cursor::decode("x|io.x/y:1"), None);
+        assert_eq!(Cursor::decode("1.x|io.x/y:1"), None);
     }
 
     #[test]
@@ -681,59 +480,5 @@ mod tests {
             "postgres://u:***@db:5432/x"
         );
         assert_eq!(redact_url("sqlite://a.db"), "sqlite://a.db");
-    }
-}
-
-// ---- Mirror (`registry-server mirror`, see `crate::mirror`) ------------------------------------------
-// Kept apart from the rest of the store: the mirror's progress per upstream, and the upstream's
-// timestamps for versions it copied. SQL lives in the engines' own mirror blocks.
-
-/// How far the mirror of one upstream got. Timestamps are the upstream's RFC3339 text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MirrorState {
-    /// High-water mark of the last complete pass: the next pass asks for `updated_since` this.
-    pub updated_since: Option<String>,
-    /// Where an unfinished pass continues (the upstream's `nextCursor` after its last committed page).
-    pub pass_cursor: Option<String>,
-    /// Largest `updatedAt` applied by the unfinished pass.
-    pub pass_max: Option<String>,
-    /// The upstream's clock when the unfinished pass began.
-    pub pass_started: Option<String>,
-}
-
-/// The upstream's timestamps of a mirrored version, kept so `publishedAt` means the same downstream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MirrorTimes {
-    pub published_at: OffsetDateTime,
-    /// `None` keeps the local value (the upstream did not say).
-    pub status_changed_at: Option<OffsetDateTime>,
-}
-
-impl Store {
-    /// The saved progress of the mirror of `upstream` (`None` before its first page).
-    pub async fn mirror_state(&self, upstream: &str) -> Result<Option<MirrorState>, StoreError> {
-        dispatch!(self.mirror_state(upstream))
-    }
-
-    /// Saves the progress of the mirror of `upstream` (replacing what was saved).
-    pub async fn save_mirror_state(
-        &self,
-        upstream: &str,
-        state: &MirrorState,
-    ) -> Result<(), StoreError> {
-        dispatch!(self.save_mirror_state(upstream, state))
-    }
-
-    /// Sets a stored version's publication (and status change) time to the upstream's; `true` when the
-    /// row changed (its `updated_at` then moves, so our own incremental readers see it). Latest flags
-    /// are left alone: they follow versions and statuses, which the mirror applies through
-    /// [`Store::import`] and [`Store::update_version_status`].
-    pub async fn mirror_keep_times(
-        &self,
-        server_name: &str,
-        version: &str,
-        times: &MirrorTimes,
-    ) -> Result<bool, StoreError> {
-        dispatch!(self.mirror_keep_times(server_name, version, times))
     }
 }

@@ -1,0 +1,107 @@
+//! What differs between the engines, as one small trait: running a statement, transactions, a few SQL
+//! fragments, and the search documents' indexes. Every flow (publish, status changes, import, audit,
+//! tokens, keys, remote-URL ownership, lists) is written once over it, in the other files of `db/`, so the
+//! engines cannot drift.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use super::StoreError;
+use super::plan::NewVersion;
+use super::search::SearchTerm;
+use super::sql::{Columns, Row, Sql, Values};
+
+/// How a plain list reads the rows changed since a time (SQLite picks an index by how many there are).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChangedScan {
+    /// Appended to `from server_versions v` (an index hint, or nothing).
+    pub from_hint: &'static str,
+    /// The column expression compared with the time.
+    pub column: &'static str,
+}
+
+impl ChangedScan {
+    /// No hint: the planner chooses.
+    pub(crate) const PLAIN: Self = Self {
+        from_hint: "",
+        column: "v.changed_at",
+    };
+}
+
+pub(crate) trait Engine: Send + Sync {
+    /// An open write transaction.
+    type Tx: Send;
+
+    /// Rows per statement for bulk inserts.
+    const ROWS_PER_STATEMENT: usize;
+    /// Appended to a `select` that must keep what it read unchanged until commit (PostgreSQL locks the
+    /// rows; SQLite's writers already hold the single write lock).
+    const LOCK_ROWS: &'static str;
+    /// The function giving the 1-based position of a substring in a string, 0 when absent.
+    const POSITION: &'static str;
+
+    /// Runs a statement and returns its rows, in `tx` or on a pooled connection.
+    fn fetch(
+        &self,
+        tx: Option<&mut Self::Tx>,
+        sql: Sql<'_>,
+    ) -> impl Future<Output = Result<Vec<Row>, StoreError>> + Send;
+
+    /// Runs a statement and returns the number of rows it changed.
+    fn execute(
+        &self,
+        tx: Option<&mut Self::Tx>,
+        sql: Sql<'_>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// A write transaction: no other writer changes what it reads about the rows it locks (PostgreSQL)
+    /// or about anything (SQLite) until it ends.
+    fn begin_write(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// A write transaction for a bulk import, which can be re-run: it may trade the durability of its
+    /// commit for speed.
+    fn begin_import(&self) -> impl Future<Output = Result<Self::Tx, StoreError>> + Send;
+
+    /// Commits a transaction that changed nothing other processes cache.
+    fn commit(&self, tx: Self::Tx) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Commits a change to registry data and makes it known before returning (PostgreSQL: a
+    /// notification to other replicas at commit, then the change counter; see `postgres.rs`).
+    fn commit_change(&self, tx: Self::Tx) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Housekeeping after a bulk import (best effort).
+    fn after_import(&self) -> impl Future<Output = ()> + Send;
+
+    /// Appends ` <in the list>` after an expression: `= any($n)` or `in (select … json_each($n))`.
+    fn push_in<'a>(sql: &mut Sql<'a>, list: Values<'a>);
+
+    /// Appends a parenthesized table of `columns` (named as given, one row per value, in order).
+    fn push_rows<'a>(sql: &mut Sql<'a>, columns: Columns<'a>);
+
+    /// Appends the source of every stored version of the named servers, aliased `v`, for
+    /// `select … from <this> order by …`: a `from` item and its `where` condition.
+    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str]);
+
+    /// Appends ` and <the JSON array text in column holds value>`.
+    fn push_contains<'a>(sql: &mut Sql<'a>, column: &str, value: &'a str);
+
+    /// Appends `(<search document d is a hit for term>)`.
+    fn push_search_condition<'a>(sql: &mut Sql<'a>, term: &'a SearchTerm);
+
+    /// Inserts and indexes the search documents of `versions` (distinct digests, none stored yet).
+    fn insert_documents(
+        &self,
+        tx: &mut Self::Tx,
+        versions: &[&NewVersion<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether `err` is the unique index on `(server_name, precedence_key)` refusing a row.
+    fn is_duplicate_version(err: &StoreError) -> bool;
+
+    /// How a plain list reads the rows changed after `since`.
+    fn changed_since_scan(
+        &self,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<ChangedScan, StoreError>> + Send;
+}
