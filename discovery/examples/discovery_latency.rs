@@ -6,7 +6,11 @@
 //! - browse: a service is announced; time from `Browser::start` to its `Appeared` event.
 //!
 //! Prints one JSON object per round, then a summary line with the median and p90 of each.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: a panic is the report
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a measuring tool: a panic is the report"
+)]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};

@@ -1,7 +1,11 @@
 //! Announce / browse round trips, each inside its own network namespace (see `testing`): a
 //! loopback-only namespace for the single-host cases, two namespaces joined by a veth pair for the
 //! cross-host case. Waits are upper bounds, never assertions on timing.
-#![allow(clippy::expect_used, clippy::unwrap_used)] // tests: a panic is the failure report
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    reason = "tests: a panic is the failure report"
+)]
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};

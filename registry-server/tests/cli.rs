@@ -1,6 +1,6 @@
 //! `registry-server` as a real child process: token creation, import, and serving over a real socket.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 mod common;
 use common::PgDatabase;

@@ -3,10 +3,10 @@
 //! commands are run with the real binary and the recipe's own arguments and environment. Only what a
 //! test machine cannot provide is swapped: loopback ports, temporary storage, a test database.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 mod common;
-use common::{PgDatabase, psql};
+use common::PgDatabase;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,8 +16,9 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_yaml::Value;
+use registry_server::testing::postgres::client_command;
+// YAML is read into JSON values: compose and Kubernetes manifests only have string keys.
+use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_registry-server");
 
@@ -588,7 +589,7 @@ fn dockerfile_command_serves_and_its_healthcheck_tells_up_from_down() {
     let mut server = Server::start(&image.args_for(&[]), &env, cwd);
     let (status, body) = http(&server.address, "GET", &path, None, "");
     assert_eq!(status, 200, "{body}");
-    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["database"], "sqlite", "the image's default storage");
     assert!(
         std::fs::read_dir(data.path()).unwrap().next().is_some(),
@@ -770,7 +771,7 @@ fn yaml_str(value: &Value) -> &str {
 /// A list of strings, or a string split like a shell (compose's two forms of `command`).
 fn yaml_words(value: &Value) -> Vec<String> {
     match value {
-        Value::Sequence(items) => items.iter().map(|v| yaml_str(v).to_owned()).collect(),
+        Value::Array(items) => items.iter().map(|v| yaml_str(v).to_owned()).collect(),
         Value::String(s) => shell_words(s),
         Value::Null => Vec::new(),
         other => panic!("expected a command, found {other:?}"),
@@ -863,14 +864,14 @@ fn required_variables(text: &str) -> BTreeSet<String> {
 fn compose_env(service: &Value, given: &Env) -> Env {
     match &service["environment"] {
         Value::Null => Env::new(),
-        Value::Mapping(map) => map
+        Value::Object(map) => map
             .iter()
             .filter_map(|(key, value)| {
                 let value = yaml_scalar(value)?;
-                Some((yaml_str(key).to_owned(), interpolate(&value, given)))
+                Some((key.clone(), interpolate(&value, given)))
             })
             .collect(),
-        Value::Sequence(items) => items
+        Value::Array(items) => items
             .iter()
             .filter_map(|item| {
                 let (key, value) = yaml_str(item).split_once('=')?;
@@ -897,8 +898,8 @@ fn compose_variables(text: &str, jwt_seed: &str) -> Env {
 
 fn load_compose() -> (String, Value) {
     let text = read(&deploy_dir().join("compose.yaml"));
-    let mut compose: Value = serde_yaml::from_str(&text).unwrap();
-    compose.apply_merge().unwrap();
+    // serde-saphyr applies merge keys (`<<:`) while parsing.
+    let compose: Value = serde_saphyr::from_str(&text).unwrap();
     (text, compose)
 }
 
@@ -959,11 +960,11 @@ impl Compose {
     /// The services running `serve`.
     fn replicas(&self) -> Vec<(String, &Value)> {
         let replicas: Vec<(String, &Value)> = self.root["services"]
-            .as_mapping()
+            .as_object()
             .expect("compose.yaml has no services")
             .iter()
             .filter(|(_, s)| yaml_words(&s["command"]).first().map(String::as_str) == Some("serve"))
-            .map(|(name, s)| (yaml_str(name).to_owned(), s))
+            .map(|(name, s)| (name.clone(), s))
             .collect();
         assert!(
             replicas.len() >= 2,
@@ -1031,7 +1032,7 @@ fn compose_starts_postgres_then_migrate_then_replicas() {
             "{name}: replicas need one shared REGISTRY_JWT_KEY"
         );
         let ports = replica["ports"]
-            .as_sequence()
+            .as_array()
             .unwrap_or_else(|| panic!("{name} publishes no port"));
         for port in ports {
             let mapping = interpolate(&yaml_scalar(port).unwrap(), &compose.given);
@@ -1141,7 +1142,7 @@ fn compose_services_run_on_postgresql() {
     for server in &servers {
         let (status, body) = http(&server.address, "GET", "/v0.1/health", None, "");
         assert_eq!(status, 200, "{body}");
-        let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let health: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(health["database"], "postgres");
     }
 
@@ -1154,7 +1155,7 @@ fn compose_services_run_on_postgresql() {
         r#"{"github_token":"gho_deploytest"}"#,
     );
     assert_eq!(status, 200, "{body}");
-    let token: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token: Value = serde_json::from_str(&body).unwrap();
     let token = token["registry_token"].as_str().unwrap();
     let manifest = r#"{"name":"io.github.deploytest/demo","description":"Published through the second replica","version":"1.0.0"}"#;
     let (status, body) = http(
@@ -1274,18 +1275,14 @@ fn every_registry_variable_is_one_the_binary_reads() {
     let (compose_text, compose) = load_compose();
     let given = compose_variables(&compose_text, "00");
     let mut compose_keys = BTreeSet::new();
-    for (name, service) in compose["services"].as_mapping().unwrap() {
+    for (name, service) in compose["services"].as_object().unwrap() {
         let command = yaml_words(&service["command"]);
         let Some(subcommand) = command.first() else {
             continue;
         };
         for variable in compose_env(service, &given).into_keys() {
             let known: BTreeSet<String> = known_by(subcommand).union(&serve).cloned().collect();
-            check(
-                format!("compose {} ({subcommand})", yaml_str(name)),
-                &variable,
-                &known,
-            );
+            check(format!("compose {name} ({subcommand})"), &variable, &known);
             compose_keys.insert(variable);
         }
     }
@@ -1295,7 +1292,7 @@ fn every_registry_variable_is_one_the_binary_reads() {
         let Some(spec) = pod_spec(&document) else {
             continue;
         };
-        for container in spec["containers"].as_sequence().unwrap() {
+        for container in spec["containers"].as_array().unwrap() {
             let args = yaml_words(&container["args"]);
             let subcommand = args.first().unwrap_or(&image.cmd[0]);
             for variable in k8s_env(container).keys() {
@@ -1361,9 +1358,9 @@ fn k8s_documents() -> Vec<(String, Value)> {
     let mut documents = Vec::new();
     for path in k8s_files() {
         let text = read(&path);
-        for document in serde_yaml::Deserializer::from_str(&text) {
-            let value = Value::deserialize(document)
-                .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        let values: Vec<Value> = serde_saphyr::from_multiple(&text)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        for value in values {
             if !value.is_null() {
                 documents.push((file_name(&path), value));
             }
@@ -1384,7 +1381,7 @@ fn one_of_kind<'a>(documents: &'a [(String, Value)], kind: &str) -> &'a Value {
 
 fn pod_spec(document: &Value) -> Option<&Value> {
     let spec = &document["spec"]["template"]["spec"];
-    spec["containers"].is_sequence().then_some(spec)
+    spec["containers"].is_array().then_some(spec)
 }
 
 enum EnvSource {
@@ -1393,7 +1390,7 @@ enum EnvSource {
 }
 
 fn k8s_env(container: &Value) -> BTreeMap<String, EnvSource> {
-    let Some(items) = container["env"].as_sequence() else {
+    let Some(items) = container["env"].as_array() else {
         return BTreeMap::new();
     };
     items
@@ -1401,7 +1398,7 @@ fn k8s_env(container: &Value) -> BTreeMap<String, EnvSource> {
         .map(|item| {
             let name = yaml_str(&item["name"]).to_owned();
             let secret = &item["valueFrom"]["secretKeyRef"];
-            let source = if secret.is_mapping() {
+            let source = if secret.is_object() {
                 EnvSource::Secret {
                     name: yaml_str(&secret["name"]).to_owned(),
                     key: yaml_str(&secret["key"]).to_owned(),
@@ -1418,7 +1415,7 @@ fn k8s_env(container: &Value) -> BTreeMap<String, EnvSource> {
 
 /// Each label of `selector` is on `labels` with the same value.
 fn selects(selector: &Value, labels: &Value) -> bool {
-    let selector = selector.as_mapping().expect("a selector must be a mapping");
+    let selector = selector.as_object().expect("a selector must be a mapping");
     !selector.is_empty()
         && selector
             .iter()
@@ -1486,7 +1483,7 @@ impl K8s {
     fn workload(&self, kind: &str) -> (&Value, &Value) {
         let spec =
             pod_spec(self.kind(kind)).unwrap_or_else(|| panic!("{kind} has no pod template"));
-        let containers = spec["containers"].as_sequence().unwrap();
+        let containers = spec["containers"].as_array().unwrap();
         assert_eq!(containers.len(), 1, "{kind}: one container expected");
         (spec, &containers[0])
     }
@@ -1505,8 +1502,8 @@ impl K8s {
             .map(|(_, secret)| {
                 let keys = ["stringData", "data"]
                     .iter()
-                    .filter_map(|field| secret[*field].as_mapping())
-                    .flat_map(|map| map.keys().map(|k| yaml_str(k).to_owned()))
+                    .filter_map(|field| secret[*field].as_object())
+                    .flat_map(|map| map.keys().cloned())
                     .collect();
                 (yaml_str(&secret["metadata"]["name"]).to_owned(), keys)
             })
@@ -1529,7 +1526,7 @@ fn plain_env(container: &Value) -> Env {
 fn container_port(container: &Value, port: &Value) -> u64 {
     match port {
         Value::String(name) => container["ports"]
-            .as_sequence()
+            .as_array()
             .into_iter()
             .flatten()
             .find(|p| p["name"].as_str() == Some(name.as_str()))
@@ -1642,7 +1639,7 @@ fn kubernetes_probes_service_pdb_and_hpa_agree_with_the_deployment() {
 
     for probe in ["readinessProbe", "livenessProbe"] {
         let get = &container[probe]["httpGet"];
-        assert!(get.is_mapping(), "no {probe}.httpGet");
+        assert!(get.is_object(), "no {probe}.httpGet");
         assert!(get["path"].is_string(), "{probe} has no path");
         assert_eq!(
             container_port(container, &get["port"]),
@@ -1660,7 +1657,7 @@ fn kubernetes_probes_service_pdb_and_hpa_agree_with_the_deployment() {
         !selects(&service["spec"]["selector"], job_labels),
         "the Service would also route to the migration Job's pod"
     );
-    for port in service["spec"]["ports"].as_sequence().unwrap() {
+    for port in service["spec"]["ports"].as_array().unwrap() {
         assert_eq!(container_port(container, &port["targetPort"]), listen_port);
     }
 
@@ -1723,7 +1720,7 @@ fn kubernetes_kustomization_applies_every_manifest_but_the_example_secret() {
     let k8s = K8s::load();
     let kustomization = k8s.kind("Kustomization");
     let listed: BTreeSet<String> = kustomization["resources"]
-        .as_sequence()
+        .as_array()
         .unwrap()
         .iter()
         .map(|r| yaml_str(r).to_owned())
@@ -1742,7 +1739,7 @@ fn kubernetes_kustomization_applies_every_manifest_but_the_example_secret() {
     assert_eq!(listed, expected, "kustomization.yaml resources");
 
     let renamed: BTreeSet<&str> = kustomization["images"]
-        .as_sequence()
+        .as_array()
         .map(|images| images.iter().map(|i| yaml_str(&i["name"])).collect())
         .unwrap_or_default();
     for kind in ["Deployment", "Job"] {
@@ -1935,7 +1932,7 @@ enum Warnings {
 fn assert_json_logs(lines: &[String], warnings: Warnings) {
     let mut plain = Vec::new();
     for line in lines.iter().filter(|line| !line.trim().is_empty()) {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
             plain.push(line);
             continue;
         };
@@ -2041,6 +2038,20 @@ fn fake_github() -> String {
         }
     });
     format!("http://{address}")
+}
+
+/// Runs one SQL command with psql and returns its unaligned, tuples-only output; panics on failure.
+fn psql(url: &str, sql: &str) -> String {
+    let output = client_command("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-tAqc", sql])
+        .output()
+        .expect("running psql");
+    assert!(
+        output.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("psql prints UTF-8")
 }
 
 /// Rows in sqlx's migration table.

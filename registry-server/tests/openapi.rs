@@ -1,7 +1,7 @@
 //! The OpenAPI document is part of the API: any change to it shows up here, on purpose.
 //! Regenerate after an intended change with `UPDATE_SNAPSHOTS=1 cargo test -p registry-server --test openapi`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use std::path::Path;
 

@@ -1,15 +1,13 @@
 //! A fresh database per storage test, on either engine: [`TestDb::sqlite`] (a file in a temporary
-//! directory) or [`TestDb::postgres`] (a uniquely named database on the server `DATABASE_URL` names).
-//! A failed test keeps its database and prints where it is, so it can be inspected.
+//! directory) or [`TestDb::postgres`] (a uniquely named database, already migrated, on the server
+//! [`registry_server::testing::postgres`] picks or starts). A failed test keeps its database and
+//! prints where it is, so it can be inspected.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use registry_server::db::{Backend, DatabaseConfig, Store};
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
-
-/// The PostgreSQL server used when `DATABASE_URL` is not set.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use registry_server::testing::postgres::TestDatabase;
 
 /// Connections per test store: enough for the concurrency tests to contend.
 const MAX_CONNECTIONS: u32 = 8;
@@ -26,7 +24,10 @@ pub struct TestDb {
 #[derive(Debug)]
 enum Engine {
     Sqlite(Option<tempfile::TempDir>),
-    Postgres { admin_url: String, name: String },
+    /// Held for its `Drop`, which drops the database (or keeps it, if the test failed).
+    Postgres {
+        _database: TestDatabase,
+    },
 }
 
 impl TestDb {
@@ -53,33 +54,20 @@ impl TestDb {
         }
     }
 
-    /// A new, empty database on the PostgreSQL server of `DATABASE_URL` (default
-    /// [`DEFAULT_DATABASE_URL`]).
+    /// A new database with every migration applied, cloned from the template on the test
+    /// PostgreSQL server (`DATABASE_URL`, else the local one on 5432, else a throwaway cluster).
     pub async fn postgres() -> Self {
-        let admin_url =
-            std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
-        let name = format!("mcpreg_test_{}", random_hex(8));
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|err| {
-                panic!("connecting to {admin_url} (is PostgreSQL running?): {err}")
-            });
-        // The name is generated above (letters, digits, `_`), so it is safe to splice in.
-        sqlx::query(AssertSqlSafe(format!("create database {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|err| panic!("creating database {name}: {err}"));
-        let _ = admin.close().await;
-        let mut url = url::Url::parse(&admin_url).expect("DATABASE_URL is a URL");
-        url.set_path(&name);
+        let database = TestDatabase::migrated("mcpreg_test").await;
         let config = DatabaseConfig {
-            database_url: Some(url.into()),
+            database_url: Some(database.url().to_owned()),
             data_dir: None,
             max_connections: MAX_CONNECTIONS,
             acquire_timeout: ACQUIRE_TIMEOUT,
         };
         Self {
-            engine: Engine::Postgres { admin_url, name },
+            engine: Engine::Postgres {
+                _database: database,
+            },
             config,
         }
     }
@@ -125,40 +113,8 @@ impl Drop for TestDb {
                     );
                 }
             }
-            Engine::Postgres { admin_url, name } => {
-                if failed {
-                    eprintln!("kept the failed test's PostgreSQL database `{name}`");
-                    return;
-                }
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop cannot await, and blocking on the test's own runtime would deadlock it: drop the
-                // database from a thread with a runtime of its own. Best effort.
-                let cleanup = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
-                    runtime.block_on(async {
-                        let mut admin = PgConnection::connect(&admin_url).await.ok()?;
-                        // `with (force)` ends the pool connections the test left open.
-                        sqlx::query(AssertSqlSafe(format!(
-                            "drop database if exists {name} with (force)"
-                        )))
-                        .execute(&mut admin)
-                        .await
-                        .ok()?;
-                        admin.close().await.ok()
-                    })
-                });
-                let _ = cleanup.join();
-            }
+            // `TestDatabase` drops or keeps itself.
+            Engine::Postgres { .. } => {}
         }
     }
-}
-
-/// `bytes` random bytes, hex-encoded.
-fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0; bytes];
-    getrandom::fill(&mut buffer).expect("the OS random number generator");
-    hex::encode(buffer)
 }

@@ -191,7 +191,10 @@ pub struct Finding {
 
 impl Finding {
     /// Builds a finding and computes its fingerprint.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a finding's parts, all required; the checkers name them through their own structs"
+    )]
     pub(crate) fn new(
         id: impl Into<String>,
         level: Bump,
@@ -303,7 +306,10 @@ impl Sink {
     }
 
     /// Records an undecidable change: a major finding flagged `undecidable` plus its reason.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "a finding's parts plus the keyword and the reason it is undecidable"
+    )]
     pub fn undecidable(
         &mut self,
         id: impl Into<String>,

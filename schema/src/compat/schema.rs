@@ -115,7 +115,10 @@ impl Differ<'_, '_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the parts of a finding that vary per schema keyword; the rest come from `self`"
+    )]
     fn emit(
         &mut self,
         id: String,
@@ -712,7 +715,10 @@ impl Differ<'_, '_> {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one pass over the object keywords, in the order the rules are specified"
+    )]
     fn object(&mut self, old: &Obj, new: &Obj, ptr: &str, depth: usize) {
         let empty = Obj::new();
         let old_props = old
@@ -922,7 +928,10 @@ impl Differ<'_, '_> {
         self.map_keywords(old, new, ptr, depth);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "both sides' keyword, both objects (for `properties`), the pointer and the depth budget"
+    )]
     fn additional_properties(
         &mut self,
         old_ap: &Additional<'_>,
@@ -1100,7 +1109,10 @@ impl Differ<'_, '_> {
         }
     }
 
-    #[allow(clippy::too_many_lines)]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "matching `anyOf`/`oneOf`/`allOf` branches is one algorithm, read top to bottom"
+    )]
     fn composition(&mut self, keyword: &str, old: &Obj, new: &Obj, ptr: &str, depth: usize) {
         let empty = Vec::new();
         let o = old.get(keyword).and_then(Value::as_array).unwrap_or(&empty);

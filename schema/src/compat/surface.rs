@@ -32,32 +32,34 @@ pub(super) fn compare(old: &ToolSurface, new: &ToolSurface, sink: &mut Sink) {
     server(old, new, sink);
 }
 
-/// A finding with no direction and no old/new values beyond the given ones.
-#[allow(clippy::too_many_arguments)]
-fn plain(
-    sink: &mut Sink,
-    id: &str,
+/// A finding with no direction (most surface findings): [`Finding::new`]'s parts, by name.
+struct Plain<'a> {
+    id: &'a str,
     level: Bump,
-    flags: &[Flag],
+    flags: &'a [Flag],
     surface: SurfaceKind,
-    name: &str,
-    pointer: &str,
+    name: &'a str,
+    pointer: &'a str,
     old: Option<Value>,
     new: Option<Value>,
     message: String,
-) {
-    sink.push(Finding::new(
-        id,
-        level,
-        Direction::None,
-        flags,
-        surface,
-        name,
-        pointer,
-        old,
-        new,
-        message,
-    ));
+}
+
+impl Plain<'_> {
+    fn push(self, sink: &mut Sink) {
+        sink.push(Finding::new(
+            self.id,
+            self.level,
+            Direction::None,
+            self.flags,
+            self.surface,
+            self.name,
+            self.pointer,
+            self.old,
+            self.new,
+            self.message,
+        ));
+    }
 }
 
 /// Items keyed by identity; the first wins should a server list a key twice.
@@ -101,49 +103,49 @@ fn tools(old: &[Tool], new: &[Tool], sink: &mut Sink) {
     }
     for (gone, renamed) in removed.iter().zip(renamed_to) {
         if let Some(to) = renamed {
-            plain(
-                sink,
-                "tool-renamed-probable",
-                Bump::Major,
-                &[],
-                SurfaceKind::Tool,
-                &gone.name,
-                "",
-                Some(Value::String(gone.name.clone())),
-                Some(Value::String(to.to_owned())),
-                format!(
+            Plain {
+                id: "tool-renamed-probable",
+                level: Bump::Major,
+                flags: &[],
+                surface: SurfaceKind::Tool,
+                name: &gone.name,
+                pointer: "",
+                old: Some(Value::String(gone.name.clone())),
+                new: Some(Value::String(to.to_owned())),
+                message: format!(
                     "tool `{}` is gone and `{to}` has the same schemas: probably renamed; calls by the old name fail",
                     gone.name
                 ),
-            );
+            }
+            .push(sink);
         } else {
-            plain(
-                sink,
-                "tool-removed",
-                Bump::Major,
-                &[],
-                SurfaceKind::Tool,
-                &gone.name,
-                "",
-                Some(Value::String(gone.name.clone())),
-                None,
-                format!("tool `{}` removed; calls to it fail", gone.name),
-            );
+            Plain {
+                id: "tool-removed",
+                level: Bump::Major,
+                flags: &[],
+                surface: SurfaceKind::Tool,
+                name: &gone.name,
+                pointer: "",
+                old: Some(Value::String(gone.name.clone())),
+                new: None,
+                message: format!("tool `{}` removed; calls to it fail", gone.name),
+            }
+            .push(sink);
         }
     }
     for fresh in added {
-        plain(
-            sink,
-            "tool-added",
-            Bump::Minor,
-            &[Flag::SecurityReview],
-            SurfaceKind::Tool,
-            &fresh.name,
-            "",
-            None,
-            Some(Value::String(fresh.name.clone())),
-            format!("tool `{}` added", fresh.name),
-        );
+        Plain {
+            id: "tool-added",
+            level: Bump::Minor,
+            flags: &[Flag::SecurityReview],
+            surface: SurfaceKind::Tool,
+            name: &fresh.name,
+            pointer: "",
+            old: None,
+            new: Some(Value::String(fresh.name.clone())),
+            message: format!("tool `{}` added", fresh.name),
+        }
+        .push(sink);
     }
     for (name, old_tool) in &old_map {
         if let Some(new_tool) = new_map.get(name)
@@ -169,33 +171,34 @@ fn tool(old: &Tool, new: &Tool, sink: &mut Sink) {
     let name = new.name.as_str();
     let kind = SurfaceKind::Tool;
     if old.description != new.description {
-        plain(
-            sink,
-            "tool-description-changed",
-            Bump::Patch,
-            &[Flag::SecurityReview],
-            kind,
+        Plain {
+            id: "tool-description-changed",
+            level: Bump::Patch,
+            flags: &[Flag::SecurityReview],
+            surface: kind,
             name,
-            "/description",
-            text(old.description.as_ref()),
-            text(new.description.as_ref()),
-            "description changed; the model reads it, so review it for injected instructions"
-                .to_owned(),
-        );
+            pointer: "/description",
+            old: text(old.description.as_ref()),
+            new: text(new.description.as_ref()),
+            message:
+                "description changed; the model reads it, so review it for injected instructions"
+                    .to_owned(),
+        }
+        .push(sink);
     }
     if old.title != new.title {
-        plain(
-            sink,
-            "tool-title-changed",
-            Bump::Patch,
-            &[],
-            kind,
+        Plain {
+            id: "tool-title-changed",
+            level: Bump::Patch,
+            flags: &[],
+            surface: kind,
             name,
-            "/title",
-            text(old.title.as_ref()),
-            text(new.title.as_ref()),
-            "title changed".to_owned(),
-        );
+            pointer: "/title",
+            old: text(old.title.as_ref()),
+            new: text(new.title.as_ref()),
+            message: "title changed".to_owned(),
+        }
+        .push(sink);
     }
     schema::compare(
         Direction::Input,
@@ -208,30 +211,32 @@ fn tool(old: &Tool, new: &Tool, sink: &mut Sink) {
     );
     match (&old.output_schema, &new.output_schema) {
         (None, None) => {}
-        (None, Some(schema)) => plain(
-            sink,
-            "output-schema-added",
-            Bump::Minor,
-            &[],
-            kind,
+        (None, Some(schema)) => Plain {
+            id: "output-schema-added",
+            level: Bump::Minor,
+            flags: &[],
+            surface: kind,
             name,
-            "/outputSchema",
-            None,
-            Some(Value::Object(schema.clone())),
-            "`outputSchema` added: results now carry a structured-content guarantee".to_owned(),
-        ),
-        (Some(schema), None) => plain(
-            sink,
-            "output-schema-removed",
-            Bump::Major,
-            &[],
-            kind,
+            pointer: "/outputSchema",
+            old: None,
+            new: Some(Value::Object(schema.clone())),
+            message: "`outputSchema` added: results now carry a structured-content guarantee"
+                .to_owned(),
+        }
+        .push(sink),
+        (Some(schema), None) => Plain {
+            id: "output-schema-removed",
+            level: Bump::Major,
+            flags: &[],
+            surface: kind,
             name,
-            "/outputSchema",
-            Some(Value::Object(schema.clone())),
-            None,
-            "`outputSchema` removed: consumers lose the structured-result contract".to_owned(),
-        ),
+            pointer: "/outputSchema",
+            old: Some(Value::Object(schema.clone())),
+            new: None,
+            message: "`outputSchema` removed: consumers lose the structured-result contract"
+                .to_owned(),
+        }
+        .push(sink),
         (Some(a), Some(b)) => schema::compare(
             Direction::Output,
             kind,
@@ -247,7 +252,10 @@ fn tool(old: &Tool, new: &Tool, sink: &mut Sink) {
 }
 
 /// Effective annotation values with MCP defaults (§3.2).
-#[allow(clippy::too_many_lines)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one finding per MCP annotation, in the order of the spec's table"
+)]
 fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
     let name = new.name.as_str();
     let kind = SurfaceKind::Tool;
@@ -258,18 +266,18 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
                     old_v: bool,
                     new_v: bool,
                     message: &str| {
-        plain(
-            sink,
+        Plain {
             id,
             level,
             flags,
-            kind,
+            surface: kind,
             name,
-            &format!("/annotations/{key}"),
-            Some(Value::Bool(old_v)),
-            Some(Value::Bool(new_v)),
-            message.to_owned(),
-        );
+            pointer: &format!("/annotations/{key}"),
+            old: Some(Value::Bool(old_v)),
+            new: Some(Value::Bool(new_v)),
+            message: message.to_owned(),
+        }
+        .push(sink);
     };
     let (ro_old, ro_new) = (old.is_read_only(), new.is_read_only());
     if ro_old && !ro_new {
@@ -364,18 +372,18 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
     }
     let title = |tool: &Tool| tool.annotations.as_ref().and_then(|a| a.title.clone());
     if title(old) != title(new) {
-        plain(
-            sink,
-            "tool-title-changed",
-            Bump::Patch,
-            &[],
-            kind,
+        Plain {
+            id: "tool-title-changed",
+            level: Bump::Patch,
+            flags: &[],
+            surface: kind,
             name,
-            "/annotations/title",
-            title(old).map(Value::String),
-            title(new).map(Value::String),
-            "annotations title changed".to_owned(),
-        );
+            pointer: "/annotations/title",
+            old: title(old).map(Value::String),
+            new: title(new).map(Value::String),
+            message: "annotations title changed".to_owned(),
+        }
+        .push(sink);
     }
     let empty = JsonObject::new();
     let extra = |tool: &Tool| -> JsonObject {
@@ -385,18 +393,18 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
     };
     let (a, b) = (extra(old), extra(new));
     if a != b {
-        plain(
-            sink,
-            "tool-meta-changed",
-            Bump::Patch,
-            &[],
-            kind,
+        Plain {
+            id: "tool-meta-changed",
+            level: Bump::Patch,
+            flags: &[],
+            surface: kind,
             name,
-            "/annotations",
-            Some(Value::Object(a)),
-            Some(Value::Object(b)),
-            "unmodelled annotation keys changed".to_owned(),
-        );
+            pointer: "/annotations",
+            old: Some(Value::Object(a)),
+            new: Some(Value::Object(b)),
+            message: "unmodelled annotation keys changed".to_owned(),
+        }
+        .push(sink);
     }
 }
 
@@ -434,18 +442,18 @@ fn extras(
         } else {
             &[]
         };
-        plain(
-            sink,
+        Plain {
             id,
-            Bump::Patch,
+            level: Bump::Patch,
             flags,
-            kind,
+            surface: kind,
             name,
-            &child("", key),
-            a.cloned(),
-            b.cloned(),
+            pointer: &child("", key),
+            old: a.cloned(),
+            new: b.cloned(),
             message,
-        );
+        }
+        .push(sink);
     }
 }
 
@@ -473,32 +481,32 @@ fn prompts(old: &[Prompt], new: &[Prompt], sink: &mut Sink) {
                 format!("prompt `{name}` removed; `prompts/get` by that name fails"),
             ),
         };
-        plain(
-            sink,
+        Plain {
             id,
-            Bump::Major,
-            &[],
-            kind,
+            level: Bump::Major,
+            flags: &[],
+            surface: kind,
             name,
-            "",
-            Some(Value::String((*name).to_owned())),
-            new_value,
+            pointer: "",
+            old: Some(Value::String((*name).to_owned())),
+            new: new_value,
             message,
-        );
+        }
+        .push(sink);
     }
     for name in new_map.keys().filter(|n| !old_map.contains_key(*n)) {
-        plain(
-            sink,
-            "prompt-added",
-            Bump::Minor,
-            &[Flag::SecurityReview],
-            kind,
+        Plain {
+            id: "prompt-added",
+            level: Bump::Minor,
+            flags: &[Flag::SecurityReview],
+            surface: kind,
             name,
-            "",
-            None,
-            Some(Value::String((*name).to_owned())),
-            format!("prompt `{name}` added"),
-        );
+            pointer: "",
+            old: None,
+            new: Some(Value::String((*name).to_owned())),
+            message: format!("prompt `{name}` added"),
+        }
+        .push(sink);
     }
     for (name, a) in &old_map {
         let Some(b) = new_map.get(name) else { continue };
@@ -510,18 +518,18 @@ fn prompts(old: &[Prompt], new: &[Prompt], sink: &mut Sink) {
             ("title", &a.title, &b.title),
         ] {
             if x != y {
-                plain(
-                    sink,
-                    "prompt-text-changed",
-                    Bump::Patch,
-                    &[Flag::SecurityReview],
-                    kind,
+                Plain {
+                    id: "prompt-text-changed",
+                    level: Bump::Patch,
+                    flags: &[Flag::SecurityReview],
+                    surface: kind,
                     name,
-                    &format!("/{key}"),
-                    text(x.as_ref()),
-                    text(y.as_ref()),
-                    format!("prompt {key} changed; review model-facing text"),
-                );
+                    pointer: &format!("/{key}"),
+                    old: text(x.as_ref()),
+                    new: text(y.as_ref()),
+                    message: format!("prompt {key} changed; review model-facing text"),
+                }
+                .push(sink);
             }
         }
         prompt_arguments(a, b, sink);
@@ -635,32 +643,32 @@ fn resources(old: &[Resource], new: &[Resource], sink: &mut Sink) {
     let new_map = index(new, |r| &r.uri);
     let kind = SurfaceKind::Resource;
     for uri in old_map.keys().filter(|u| !new_map.contains_key(*u)) {
-        plain(
-            sink,
-            "resource-removed",
-            Bump::Major,
-            &[],
-            kind,
-            uri,
-            "",
-            Some(Value::String((*uri).to_owned())),
-            None,
-            format!("resource `{uri}` removed"),
-        );
+        Plain {
+            id: "resource-removed",
+            level: Bump::Major,
+            flags: &[],
+            surface: kind,
+            name: uri,
+            pointer: "",
+            old: Some(Value::String((*uri).to_owned())),
+            new: None,
+            message: format!("resource `{uri}` removed"),
+        }
+        .push(sink);
     }
     for uri in new_map.keys().filter(|u| !old_map.contains_key(*u)) {
-        plain(
-            sink,
-            "resource-added",
-            Bump::Minor,
-            &[],
-            kind,
-            uri,
-            "",
-            None,
-            Some(Value::String((*uri).to_owned())),
-            format!("resource `{uri}` added"),
-        );
+        Plain {
+            id: "resource-added",
+            level: Bump::Minor,
+            flags: &[],
+            surface: kind,
+            name: uri,
+            pointer: "",
+            old: None,
+            new: Some(Value::String((*uri).to_owned())),
+            message: format!("resource `{uri}` added"),
+        }
+        .push(sink);
     }
     for (uri, a) in &old_map {
         let Some(b) = new_map.get(uri) else { continue };
@@ -683,18 +691,18 @@ fn resources(old: &[Resource], new: &[Resource], sink: &mut Sink) {
             ],
         );
         if a.size != b.size {
-            plain(
-                sink,
-                "resource-metadata-changed",
-                Bump::Patch,
-                &[],
-                kind,
-                uri,
-                "/size",
-                a.size.map(Value::from),
-                b.size.map(Value::from),
-                "size changed".to_owned(),
-            );
+            Plain {
+                id: "resource-metadata-changed",
+                level: Bump::Patch,
+                flags: &[],
+                surface: kind,
+                name: uri,
+                pointer: "/size",
+                old: a.size.map(Value::from),
+                new: b.size.map(Value::from),
+                message: "size changed".to_owned(),
+            }
+            .push(sink);
         }
         extras(
             &without_contents(&a.extra),
@@ -717,22 +725,22 @@ fn without_contents(extra: &JsonObject) -> JsonObject {
 
 fn mime(sink: &mut Sink, kind: SurfaceKind, name: &str, a: Option<&String>, b: Option<&String>) {
     if a != b {
-        plain(
-            sink,
-            "resource-mime-type-changed",
-            Bump::Major,
-            &[],
-            kind,
+        Plain {
+            id: "resource-mime-type-changed",
+            level: Bump::Major,
+            flags: &[],
+            surface: kind,
             name,
-            "/mimeType",
-            text(a),
-            text(b),
-            format!(
+            pointer: "/mimeType",
+            old: text(a),
+            new: text(b),
+            message: format!(
                 "`mimeType` changed from {} to {}; consumers dispatch on it",
                 a.map_or("unset", String::as_str),
                 b.map_or("unset", String::as_str)
             ),
-        );
+        }
+        .push(sink);
     }
 }
 
@@ -749,18 +757,18 @@ fn metadata(
             } else {
                 &[]
             };
-            plain(
-                sink,
-                "resource-metadata-changed",
-                Bump::Patch,
+            Plain {
+                id: "resource-metadata-changed",
+                level: Bump::Patch,
                 flags,
-                kind,
+                surface: kind,
                 name,
-                &format!("/{key}"),
-                text(*a),
-                text(*b),
-                format!("{key} changed"),
-            );
+                pointer: &format!("/{key}"),
+                old: text(*a),
+                new: text(*b),
+                message: format!("{key} changed"),
+            }
+            .push(sink);
         }
     }
 }
@@ -798,32 +806,32 @@ fn templates(old: &[ResourceTemplate], new: &[ResourceTemplate], sink: &mut Sink
                 format!("resource template `{uri}` removed"),
             ),
         };
-        plain(
-            sink,
+        Plain {
             id,
-            Bump::Major,
-            &[],
-            kind,
-            uri,
-            "/uriTemplate",
-            Some(Value::String((*uri).to_owned())),
-            new_value,
+            level: Bump::Major,
+            flags: &[],
+            surface: kind,
+            name: uri,
+            pointer: "/uriTemplate",
+            old: Some(Value::String((*uri).to_owned())),
+            new: new_value,
             message,
-        );
+        }
+        .push(sink);
     }
     for uri in added.iter().filter(|u| !edited_to.contains(u)) {
-        plain(
-            sink,
-            "resource-template-added",
-            Bump::Minor,
-            &[],
-            kind,
-            uri,
-            "",
-            None,
-            Some(Value::String((*uri).to_owned())),
-            format!("resource template `{uri}` added"),
-        );
+        Plain {
+            id: "resource-template-added",
+            level: Bump::Minor,
+            flags: &[],
+            surface: kind,
+            name: uri,
+            pointer: "",
+            old: None,
+            new: Some(Value::String((*uri).to_owned())),
+            message: format!("resource template `{uri}` added"),
+        }
+        .push(sink);
     }
     for (uri, a) in &old_map {
         let Some(b) = new_map.get(uri) else { continue };
@@ -873,18 +881,18 @@ fn capabilities(old: &Map<String, Value>, new: &Map<String, Value>, path: &str, 
             continue;
         }
         if path.is_empty() && key == "experimental" {
-            plain(
-                sink,
-                "experimental-changed",
-                Bump::Patch,
-                &[],
-                kind,
-                &name,
-                &pointer,
-                a.cloned(),
-                b.cloned(),
-                "experimental capabilities changed (no compatibility promise)".to_owned(),
-            );
+            Plain {
+                id: "experimental-changed",
+                level: Bump::Patch,
+                flags: &[],
+                surface: kind,
+                name: &name,
+                pointer: &pointer,
+                old: a.cloned(),
+                new: b.cloned(),
+                message: "experimental capabilities changed (no compatibility promise)".to_owned(),
+            }
+            .push(sink);
             continue;
         }
         let flag = |v: Option<&Value>| v.and_then(Value::as_bool);
@@ -900,55 +908,55 @@ fn capabilities(old: &Map<String, Value>, new: &Map<String, Value>, path: &str, 
                 } else {
                     ("capability-flag-cleared", Bump::Major, "cleared")
                 };
-                plain(
-                    sink,
+                Plain {
                     id,
                     level,
-                    &[],
-                    kind,
-                    &name,
-                    &pointer,
-                    a.cloned(),
-                    b.cloned(),
-                    format!("`{name}` {what}"),
-                );
+                    flags: &[],
+                    surface: kind,
+                    name: &name,
+                    pointer: &pointer,
+                    old: a.cloned(),
+                    new: b.cloned(),
+                    message: format!("`{name}` {what}"),
+                }
+                .push(sink);
             }
-            (Some(_), None) => plain(
-                sink,
-                "capability-removed",
-                Bump::Major,
-                &[],
-                kind,
-                &name,
-                &pointer,
-                a.cloned(),
-                None,
-                format!("capability `{name}` removed"),
-            ),
-            (None, Some(_)) => plain(
-                sink,
-                "capability-added",
-                Bump::Minor,
-                &[],
-                kind,
-                &name,
-                &pointer,
-                None,
-                b.cloned(),
-                format!("capability `{name}` added"),
-            ),
-            _ => plain(
-                sink,
-                "capability-removed",
-                Bump::Major,
-                &[],
-                kind,
-                &name,
-                &pointer,
-                a.cloned(),
-                b.cloned(),
-                format!("capability `{name}` changed shape"),
-            ),
+            (Some(_), None) => Plain {
+                id: "capability-removed",
+                level: Bump::Major,
+                flags: &[],
+                surface: kind,
+                name: &name,
+                pointer: &pointer,
+                old: a.cloned(),
+                new: None,
+                message: format!("capability `{name}` removed"),
+            }
+            .push(sink),
+            (None, Some(_)) => Plain {
+                id: "capability-added",
+                level: Bump::Minor,
+                flags: &[],
+                surface: kind,
+                name: &name,
+                pointer: &pointer,
+                old: None,
+                new: b.cloned(),
+                message: format!("capability `{name}` added"),
+            }
+            .push(sink),
+            _ => Plain {
+                id: "capability-removed",
+                level: Bump::Major,
+                flags: &[],
+                surface: kind,
+                name: &name,
+                pointer: &pointer,
+                old: a.cloned(),
+                new: b.cloned(),
+                message: format!("capability `{name}` changed shape"),
+            }
+            .push(sink),
         }
     }
 }
@@ -957,18 +965,18 @@ fn capabilities(old: &Map<String, Value>, new: &Map<String, Value>, path: &str, 
 fn server(old: &ToolSurface, new: &ToolSurface, sink: &mut Sink) {
     let kind = SurfaceKind::Server;
     if old.instructions != new.instructions {
-        plain(
-            sink,
-            "instructions-changed",
-            Bump::Patch,
-            &[Flag::SecurityReview],
-            kind,
-            "instructions",
-            "/instructions",
-            text(old.instructions.as_ref()),
-            text(new.instructions.as_ref()),
-            "server instructions changed; the model reads them, so review them".to_owned(),
-        );
+        Plain {
+            id: "instructions-changed",
+            level: Bump::Patch,
+            flags: &[Flag::SecurityReview],
+            surface: kind,
+            name: "instructions",
+            pointer: "/instructions",
+            old: text(old.instructions.as_ref()),
+            new: text(new.instructions.as_ref()),
+            message: "server instructions changed; the model reads them, so review them".to_owned(),
+        }
+        .push(sink);
     }
     // A capture holds one negotiated version; a surface may also list every supported one.
     let supported = |surface: &ToolSurface| -> Option<Vec<String>> {
@@ -985,48 +993,48 @@ fn server(old: &ToolSurface, new: &ToolSurface, sink: &mut Sink) {
     };
     if let (Some(a), Some(b)) = (supported(old), supported(new)) {
         for version in a.iter().filter(|v| !b.contains(v)) {
-            plain(
-                sink,
-                "protocol-version-dropped",
-                Bump::Major,
-                &[],
-                kind,
-                version,
-                "/supportedProtocolVersions",
-                Some(Value::String(version.clone())),
-                None,
-                format!("protocol version {version} no longer supported"),
-            );
+            Plain {
+                id: "protocol-version-dropped",
+                level: Bump::Major,
+                flags: &[],
+                surface: kind,
+                name: version,
+                pointer: "/supportedProtocolVersions",
+                old: Some(Value::String(version.clone())),
+                new: None,
+                message: format!("protocol version {version} no longer supported"),
+            }
+            .push(sink);
         }
         for version in b.iter().filter(|v| !a.contains(v)) {
-            plain(
-                sink,
-                "protocol-version-added",
-                Bump::Minor,
-                &[],
-                kind,
-                version,
-                "/supportedProtocolVersions",
-                None,
-                Some(Value::String(version.clone())),
-                format!("protocol version {version} now supported"),
-            );
+            Plain {
+                id: "protocol-version-added",
+                level: Bump::Minor,
+                flags: &[],
+                surface: kind,
+                name: version,
+                pointer: "/supportedProtocolVersions",
+                old: None,
+                new: Some(Value::String(version.clone())),
+                message: format!("protocol version {version} now supported"),
+            }
+            .push(sink);
         }
     } else if old.protocol_version != new.protocol_version {
-        plain(
-            sink,
-            "protocol-version-changed",
-            Bump::Patch,
-            &[Flag::BehaviourChange],
-            kind,
-            "protocol",
-            "/protocolVersion",
-            Some(Value::String(old.protocol_version.clone())),
-            Some(Value::String(new.protocol_version.clone())),
-            format!(
+        Plain {
+            id: "protocol-version-changed",
+            level: Bump::Patch,
+            flags: &[Flag::BehaviourChange],
+            surface: kind,
+            name: "protocol",
+            pointer: "/protocolVersion",
+            old: Some(Value::String(old.protocol_version.clone())),
+            new: Some(Value::String(new.protocol_version.clone())),
+            message: format!(
                 "negotiated protocol version changed from {} to {}; the capture does not list every supported version, so dropped support is not proved",
                 old.protocol_version, new.protocol_version
             ),
-        );
+        }
+        .push(sink);
     }
 }

@@ -181,7 +181,10 @@ fn republish_of(version: &semver::Version) -> Option<semver::Version> {
 /// Decides whether `new` may be published after `history` (in publish order, oldest first).
 ///
 /// Pure: the caller loads the history (with surfaces and manifests) and stores the result.
-#[allow(clippy::too_many_lines)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "the publish policy as one decision, step by step, as the spec states it"
+)]
 pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -> GateReport {
     let mut report = GateReport {
         verdict: Verdict::Pass,
