@@ -22,7 +22,10 @@ use crate::{Error, Result};
 /// Largest magnitude a number may have: 2^53, beyond which not every integer is a double.
 const MAX_EXACT: u64 = 1 << 53;
 /// `MAX_EXACT` as a double; the conversion is exact because 2^53 is a power of two.
-#[allow(clippy::cast_precision_loss)]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "2^53 is a power of two: the conversion is exact"
+)]
 const MAX_EXACT_F64: f64 = MAX_EXACT as f64;
 
 /// Prefix of the textual form of a [`Digest`].
@@ -144,8 +147,10 @@ fn write_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut at = digits.len();
     loop {
         at -= 1;
-        // `n % 10` is below 10, so the narrowing cannot truncate.
-        #[allow(clippy::cast_possible_truncation)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "`n % 10` is below 10, so the narrowing cannot truncate"
+        )]
         let digit = (n % 10) as u8;
         digits[at] = b'0' + digit;
         n /= 10;

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod manifest;
 pub mod name;
+pub mod review;
 pub mod tools;
 pub mod validate;
 pub mod version;

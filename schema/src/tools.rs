@@ -29,7 +29,8 @@ pub type JsonObject = Map<String, Value>;
 ///
 /// `tools`, `prompts`, `resourceTemplates` and `resources` are present only when the server has the
 /// matching capability (and was asked); `None` means "not reported", `Some(vec![])` means "reported
-/// an empty list", and the two serialize differently.
+/// an empty list", and the two serialize differently. A list method that answered a JSON-RPC error
+/// (`method not found`, ...) is also `None`: "not supported" (see [`ToolSurface::list_error`]).
 ///
 /// # Explicit `null`
 ///
@@ -262,6 +263,16 @@ impl ToolSurface {
             .find(|template| template.uri_template == uri_template)
     }
 
+    /// The JSON-RPC error a list method answered instead of a list, when the capture recorded one
+    /// under the list's key (`tools`, `prompts`, `resourceTemplates` or `resources`), e.g.
+    /// `"resourceTemplates": {"code": -32601, "message": "Method not found"}`.
+    ///
+    /// Such a capture is valid and means "not supported": the typed list is `None`, as when the
+    /// key is absent, and the error itself stays in `extra`, so the surface round-trips.
+    pub fn list_error(&self, key: &str) -> Option<&JsonObject> {
+        self.extra.get(key).and_then(rpc_error)
+    }
+
     /// The surface as a JSON value, in the wire format, with lists in the server's order.
     pub fn to_value(&self) -> Value {
         // Cannot fail: every map key is a string and every field serializes to plain JSON.
@@ -388,10 +399,10 @@ impl<'de> Deserialize<'de> for ToolSurface {
                 protocol_version: f.required("protocolVersion")?,
                 capabilities: f.required("capabilities")?,
                 instructions: f.optional("instructions")?,
-                tools: f.optional_list("tools")?,
-                prompts: f.optional_list("prompts")?,
-                resource_templates: f.optional_list("resourceTemplates")?,
-                resources: f.optional_list("resources")?,
+                tools: f.listing("tools")?,
+                prompts: f.listing("prompts")?,
+                resource_templates: f.listing("resourceTemplates")?,
+                resources: f.listing("resources")?,
                 extra: f.rest(),
             })
         })
@@ -559,9 +570,44 @@ impl Fields {
             .map(Some)
     }
 
+    /// A list method's result in a capture: the list, or `None` when it is absent, `null`, or the
+    /// JSON-RPC error the server answered instead (see [`ToolSurface::list_error`]). Like an
+    /// explicit `null`, an error stays in the map, so it ends up in `extra` and round-trips.
+    fn listing<T: DeserializeOwned>(
+        &mut self,
+        key: &'static str,
+    ) -> serde_json::Result<Option<Vec<T>>> {
+        if self.0.get(key).and_then(rpc_error).is_some() {
+            return Ok(None);
+        }
+        self.optional_list(key)
+    }
+
     /// Everything not taken by a typed field, in the original order.
     fn rest(&mut self) -> JsonObject {
         std::mem::take(&mut self.0)
+    }
+}
+
+/// The JSON-RPC error object in `value`: `value` itself when it has an integer `code` and a string
+/// `message` (`{"code": -32601, "message": "Method not found"}`), or its `error` member when
+/// `value` is a whole JSON-RPC error response (`{"jsonrpc": "2.0", "id": 3, "error": {...}}`).
+fn rpc_error(value: &Value) -> Option<&JsonObject> {
+    let object = value.as_object()?;
+    let is_error = |object: &JsonObject| {
+        object
+            .get("code")
+            .is_some_and(|code| code.is_i64() || code.is_u64())
+            && object.get("message").is_some_and(Value::is_string)
+    };
+    if is_error(object) {
+        return Some(object);
+    }
+    match object.get("error") {
+        Some(Value::Object(error)) if !object.contains_key("result") && is_error(error) => {
+            Some(error)
+        }
+        _ => None,
     }
 }
 

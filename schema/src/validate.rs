@@ -270,6 +270,14 @@ pub const RULES: &[(&str, &str)] = &[
         "meta-reserved",
         "`_meta` does not set the registry's own `io.modelcontextprotocol.registry/official` key",
     ),
+    (
+        "control-characters",
+        "the version, package identifiers, versions and registry types, and transport and remote types and URLs contain no control characters (they are keys, path segments and URLs)",
+    ),
+    (
+        "nul-character",
+        "no string or member name anywhere contains U+0000, which PostgreSQL cannot store",
+    ),
 ];
 
 const KNOWN_SCHEMA_VERSIONS: &[&str] = &[
@@ -290,6 +298,31 @@ const REGISTRY_TYPES: &[(&str, Option<&str>)] = &[
     ("mcpb", None),
 ];
 
+/// Other spellings of a fixed base URL that the official registry documents, with the URL they stand for.
+const BASE_URL_ALIASES: &[(&str, &str, &str)] = &[(
+    "nuget",
+    "https://api.nuget.org",
+    "https://api.nuget.org/v3/index.json",
+)];
+
+/// The registry's own spelling of `base` for packages of `registry_type` when `base` names the fixed
+/// registry of that type (a trailing `/` and documented short forms such as NuGet's
+/// `https://api.nuget.org` are normalised); `None` for other URLs and types without a fixed registry.
+pub fn canonical_registry_base_url(registry_type: &str, base: &str) -> Option<&'static str> {
+    let base = base.trim_end_matches('/');
+    let fixed = REGISTRY_TYPES
+        .iter()
+        .find(|(name, _)| *name == registry_type)
+        .and_then(|(_, fixed)| *fixed)?;
+    if base == fixed {
+        return Some(fixed);
+    }
+    BASE_URL_ALIASES
+        .iter()
+        .find(|(kind, alias, _)| *kind == registry_type && *alias == base)
+        .map(|(_, _, canonical)| *canonical)
+}
+
 static CURRENT_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     compile(
         include_str!("../schemas/server.schema.2025-12-11.json"),
@@ -304,7 +337,10 @@ static DRAFT_SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     )
 });
 
-#[allow(clippy::expect_used)] // Vendored, tested files: failing to compile them is a build defect.
+#[allow(
+    clippy::expect_used,
+    reason = "vendored, tested files: failing to compile them is a build defect"
+)]
 fn compile(text: &str, draft: jsonschema::Draft) -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(text).expect("vendored schema is JSON");
     jsonschema::options()
@@ -401,7 +437,84 @@ fn check_semantics(
     if let Some(meta) = server.get("_meta") {
         rules.meta(meta);
     }
+    rules.control_characters(server);
     schema
+}
+
+/// The values that identify or locate something: the server's version, each package's identifier,
+/// version and registry type, and each transport's and remote's type and URL. A control character in
+/// one of them cannot be addressed in a URL path or query, and is never meant.
+fn identifying_strings<'a>(server: &'a Map<String, Value>) -> Vec<(String, &'a str)> {
+    let mut found = Vec::new();
+    let mut take = |pointer: String, value: Option<&'a Value>| {
+        if let Some(Value::String(text)) = value {
+            found.push((pointer, text.as_str()));
+        }
+    };
+    take("/version".to_owned(), server.get("version"));
+    take("/websiteUrl".to_owned(), server.get("websiteUrl"));
+    take(
+        "/repository/url".to_owned(),
+        server.get("repository").and_then(|r| r.get("url")),
+    );
+    for (list, keys) in [
+        (
+            "packages",
+            &["identifier", "version", "registryType", "registryBaseUrl"][..],
+        ),
+        ("remotes", &["type", "url"][..]),
+    ] {
+        let Some(Value::Array(items)) = server.get(list) else {
+            continue;
+        };
+        for (index, item) in items.iter().enumerate() {
+            for key in keys {
+                take(format!("/{list}/{index}/{key}"), item.get(*key));
+            }
+            if let Some(transport) = item.get("transport") {
+                for key in ["type", "url"] {
+                    take(
+                        format!("/{list}/{index}/transport/{key}"),
+                        transport.get(key),
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `text` with control characters shown as escapes, for messages.
+fn escaped(text: &str) -> String {
+    text.chars().flat_map(char::escape_debug).collect()
+}
+
+/// The RFC 6901 form of one member name.
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Every string value and member name containing U+0000, with its pointer (a member name's pointer
+/// is the member's).
+fn nul_strings(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::String(text) if text.contains('\0') => found.push(at.to_owned()),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                nul_strings(item, &format!("{at}/{index}"), found);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                let pointer = format!("{at}/{}", pointer_token(key));
+                if key.contains('\0') {
+                    found.push(pointer.clone());
+                }
+                nul_strings(member, &pointer, found);
+            }
+        }
+        _ => {}
+    }
 }
 
 struct Rules<'a> {
@@ -642,7 +755,7 @@ impl Rules<'_> {
         let base_text = base.as_str().unwrap_or_default();
         let pointer = format!("{at}/registryBaseUrl");
         match fixed {
-            Some(fixed) if base_text.trim_end_matches('/') != fixed => self.error(
+            Some(fixed) if canonical_registry_base_url(registry_type, base_text) != Some(fixed) => self.error(
                 "package-registry-base-url",
                 &pointer,
                 format!("registryBaseUrl `{base_text}` must be `{fixed}` for {registry_type} packages (or be left out)"),
@@ -886,6 +999,43 @@ impl Rules<'_> {
                 &format!("/_meta/{}", OFFICIAL_META_KEY.replace('~', "~0").replace('/', "~1")),
                 format!("`{OFFICIAL_META_KEY}` is set by the registry; the publisher's value is ignored in responses"),
             );
+        }
+    }
+
+    /// `control-characters` on the identifying values, `nul-character` on every other string: both
+    /// engines must store (or refuse) exactly the same manifests, and PostgreSQL cannot hold U+0000.
+    fn control_characters(&mut self, server: &Map<String, Value>) {
+        let mut reported = HashSet::new();
+        for (pointer, text) in identifying_strings(server) {
+            if let Some(bad) = text.chars().find(|c| c.is_control()) {
+                self.error(
+                    "control-characters",
+                    &pointer,
+                    format!(
+                        "`{}` contains the control character U+{:04X}; control characters are not allowed here",
+                        escaped(text),
+                        u32::from(bad)
+                    ),
+                );
+                reported.insert(pointer);
+            }
+        }
+        let mut nul = Vec::new();
+        for (key, member) in server {
+            let pointer = format!("/{}", pointer_token(key));
+            if key.contains('\0') {
+                nul.push(pointer.clone());
+            }
+            nul_strings(member, &pointer, &mut nul);
+        }
+        for pointer in nul {
+            if !reported.contains(&pointer) {
+                self.error(
+                    "nul-character",
+                    &pointer,
+                    "contains U+0000 (NUL), which the registry cannot store".to_owned(),
+                );
+            }
         }
     }
 }

@@ -1,6 +1,9 @@
 //! RFC 8785 (JCS) canonicalization and digest tests.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -327,7 +330,7 @@ fn tricky_string() -> impl Strategy<Value = String> {
 /// Any JSON value whose numbers are within ±2^53.
 fn any_json() -> impl Strategy<Value = Value> {
     const LIMIT: i64 = 1 << 53;
-    #[allow(clippy::cast_precision_loss)]
+    #[allow(clippy::cast_precision_loss, reason = "2^53 converts exactly")]
     let limit = LIMIT as f64;
     let leaf = prop_oneof![
         Just(Value::Null),

@@ -1,6 +1,9 @@
 //! The fixtures F01–F10 of schema-compat.md §7, plus rule-table cases the fixtures do not cover.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use registry_schema::ToolSurface;
 use registry_schema::compat::{
@@ -361,7 +364,10 @@ fn f10_transitive_readd_with_another_type() {
 
 // --- rule-table cases beyond the fixtures ---
 
-#[allow(clippy::needless_pass_by_value)] // Called with `json!` literals.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "called with `json!` literals"
+)]
 fn one(old: Value, new: Value) -> Report {
     diff(
         json!({"name":"t","inputSchema":{"type":"object","properties":{"p":old}}}),
@@ -369,7 +375,10 @@ fn one(old: Value, new: Value) -> Report {
     )
 }
 
-#[allow(clippy::needless_pass_by_value)] // Called with `json!` literals.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "called with `json!` literals"
+)]
 fn out(old: Value, new: Value) -> Report {
     diff(
         json!({"name":"t","inputSchema":{"type":"object"},"outputSchema":{"type":"object","properties":{"p":old},"required":["p"]}}),

@@ -1,6 +1,9 @@
 //! Properties of the compatibility checker over generated surfaces and schemas.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use proptest::prelude::*;
 use registry_schema::ToolSurface;
@@ -76,7 +79,10 @@ fn tool(name: &str, input: &Value) -> Value {
     json!({"name": name, "description": format!("{name} tool"), "inputSchema": input})
 }
 
-#[allow(clippy::needless_pass_by_value)] // Called with freshly built vectors.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "called with freshly built vectors"
+)]
 fn surface(tools: Vec<Value>) -> ToolSurface {
     serde_json::from_value(json!({
         "serverInfo": {"name": "p", "version": "1"},

@@ -5,7 +5,10 @@
 //! `UPDATE_SNAPSHOTS=1 cargo test -p registry-schema --test compat_snapshots`, then read the diff:
 //! these reports are read by people.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

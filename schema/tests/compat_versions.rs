@@ -1,6 +1,9 @@
 //! The version-ordering cases of schema-compat.md §7 and the policy of §5, through `compat::gate`.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use registry_schema::ToolSurface;
 use registry_schema::compat::{

@@ -1,7 +1,10 @@
 //! Property tests: a manifest survives parse → typed view → JSON unchanged, the exact bytes are kept,
 //! and the canonical digest ignores formatting and member order.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use proptest::prelude::*;
 use registry_schema::{Manifest, Policy};

@@ -1,7 +1,10 @@
 //! Tool surfaces: the 27 real captures round-trip losslessly, the typed view sees what the
 //! servers sent, and the digest ignores list order but nothing else.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! Validation against the official examples, the 464-manifest corpus, and each semantic rule.
 
-#![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail loudly; that is what a test should do"
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -155,7 +158,10 @@ fn npm(extra: &Value) -> Value {
 
 /// `(manifest, rule, pointer)`: the rule must fire as an error at exactly that pointer.
 #[test]
-#[allow(clippy::too_many_lines)] // One table of cases reads better than several.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table of cases reads better than several"
+)]
 fn each_semantic_rule_fires_where_it_should() {
     let cases = [
         (
@@ -462,4 +468,153 @@ fn rule_catalogue_has_unique_ids() {
     let before = ids.len();
     ids.dedup();
     assert_eq!(before, ids.len());
+}
+
+#[test]
+fn nuget_short_base_url_is_accepted_and_normalised() {
+    use registry_schema::validate::canonical_registry_base_url;
+    for base_url in [
+        "https://api.nuget.org",
+        "https://api.nuget.org/",
+        "https://api.nuget.org/v3/index.json",
+    ] {
+        let nuget = json!({"registryType": "nuget", "identifier": "Weather.Mcp", "version": "1.0.0", "registryBaseUrl": base_url, "transport": {"type": "stdio"}});
+        let report = lenient(&with(base(), "packages", json!([nuget])));
+        assert!(report.issues.is_empty(), "{base_url}: {:#?}", report.issues);
+        assert_eq!(
+            canonical_registry_base_url("nuget", base_url),
+            Some("https://api.nuget.org/v3/index.json")
+        );
+    }
+    let elsewhere = json!({"registryType": "nuget", "identifier": "Weather.Mcp", "version": "1.0.0", "registryBaseUrl": "https://nuget.example.com", "transport": {"type": "stdio"}});
+    assert_eq!(
+        rules_at(
+            &lenient(&with(base(), "packages", json!([elsewhere]))),
+            "/packages/0/registryBaseUrl"
+        ),
+        ["package-registry-base-url"]
+    );
+    assert_eq!(
+        canonical_registry_base_url("npm", "https://api.nuget.org"),
+        None
+    );
+    assert_eq!(
+        canonical_registry_base_url("npm", "https://registry.npmjs.org/"),
+        Some("https://registry.npmjs.org")
+    );
+}
+
+/// Control characters in identifying values, and U+0000 anywhere, are errors under either policy:
+/// both storage engines must refuse the same manifests (PostgreSQL cannot store U+0000 at all).
+#[test]
+fn control_characters_and_nul_are_refused() {
+    let cases: &[(Value, &str, &str)] = &[
+        (
+            with(base(), "version", json!("1.0.0\u{0}")),
+            "/version",
+            "control-characters",
+        ),
+        (
+            with(base(), "version", json!("1.0.\u{1}")),
+            "/version",
+            "control-characters",
+        ),
+        (
+            with(base(), "version", json!("1.0.0\u{7f}")),
+            "/version",
+            "control-characters",
+        ),
+        (
+            with(base(), "version", json!("1.0.0\u{85}")),
+            "/version",
+            "control-characters",
+        ),
+        (
+            npm(&json!({"identifier": "@alice/wea\u{1}ther"})),
+            "/packages/0/identifier",
+            "control-characters",
+        ),
+        (
+            npm(&json!({"version": "1.0.0\u{0}"})),
+            "/packages/0/version",
+            "control-characters",
+        ),
+        (
+            npm(&json!({"registryType": "np\u{2}m"})),
+            "/packages/0/registryType",
+            "control-characters",
+        ),
+        (
+            with(
+                base(),
+                "remotes",
+                json!([{"type": "streamable-http", "url": "https://example.com/\u{1b}mcp"}]),
+            ),
+            "/remotes/0/url",
+            "control-characters",
+        ),
+        (
+            with(base(), "description", json!("Weather\u{0}data")),
+            "/description",
+            "nul-character",
+        ),
+        (
+            with(
+                base(),
+                "_meta",
+                json!({"com.example/notes": {"a\u{0}b": "x"}}),
+            ),
+            "/_meta/com.example~1notes/a\u{0}b",
+            "nul-character",
+        ),
+        (
+            with(
+                base(),
+                "_meta",
+                json!({"com.example/notes": ["fine", "nul\u{0}"]}),
+            ),
+            "/_meta/com.example~1notes/1",
+            "nul-character",
+        ),
+    ];
+    for (manifest, pointer, rule) in cases {
+        for policy in [Policy::lenient(), Policy::strict()] {
+            let report = validate_value(manifest, &policy);
+            let at = rules_at(&report, pointer);
+            assert!(
+                at.iter().any(|found| found == rule),
+                "{pointer}: expected {rule}, got {:#?}",
+                report.issues
+            );
+            // One error per value: a NUL in an identifying value is not also a `nul-character`.
+            assert!(
+                !(rule == &"control-characters" && at.iter().any(|found| found == "nul-character")),
+                "{pointer}: {at:?}"
+            );
+        }
+        let bytes = serde_json::to_vec(manifest).unwrap();
+        assert!(matches!(
+            Manifest::parse(&bytes, &Policy::lenient()),
+            Err(Error::Invalid(_))
+        ));
+    }
+}
+
+/// Control characters in free text stay allowed (descriptions have line breaks); the message quotes
+/// the bad value with escapes, never raw control characters.
+#[test]
+fn free_text_keeps_control_characters_and_messages_escape_them() {
+    let report = lenient(&with(
+        base(),
+        "description",
+        json!("Weather\ndata\tfor you"),
+    ));
+    assert!(report.is_valid(), "{:#?}", report.issues);
+    let report = lenient(&with(base(), "version", json!("1.0.0\u{0}")));
+    let message = &report.errors().next().unwrap().message;
+    assert!(
+        message.contains("`1.0.0\\0`") && message.contains("U+0000"),
+        "{message}"
+    );
+    assert!(!message.contains('\u{0}'), "{message}");
 }
