@@ -16,6 +16,7 @@ use crate::commands::login::LoginArgs;
 use crate::commands::logout::LogoutArgs;
 use crate::commands::probe::ProbeArgs;
 use crate::commands::publish::PublishArgs;
+use crate::commands::review::ReviewArgs;
 use crate::commands::search::SearchArgs;
 use crate::commands::show::ShowArgs;
 use crate::commands::status::StatusArgs;
@@ -33,8 +34,8 @@ Examples:
   mcp-reg login < token.txt                 store a publish token for the registry
   mcp-reg publish server.json --surface surface.json
 
-Exit status: 0 ok, 1 error (with a `hint:` line), 2 bad arguments, 100 incompatible (check, diff),
-101 could not run / bug. Set NO_COLOR to disable colors.";
+Exit status: 0 ok, 1 error (with a `hint:` line), 2 bad arguments, 3 unsigned (verify),
+100 incompatible (check, diff), 101 could not run / bug. Set NO_COLOR to disable colors.";
 
 /// Find, check, publish and install MCP servers.
 #[derive(Debug, Parser)]
@@ -72,6 +73,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Run or reach an MCP server and capture its tool surface (tools, prompts, resources).
     Probe(ProbeArgs),
+    /// Review a capture or server.json for tool poisoning, hidden text, shadowing and other
+    /// model-facing risks (exit 0 below --fail-on, 100 at or above it, 1 bad input).
+    Review(ReviewArgs),
     /// Find servers in the registry.
     Search(SearchArgs),
     /// Show one server: packages, remotes, inputs, tools, versions and compatibility.
@@ -98,8 +102,10 @@ pub enum Command {
     Publish(PublishArgs),
     /// Mark a version (or every version) active, deprecated or deleted.
     Status(StatusArgs),
+    /// Show or change how the registry's compatibility gate applies to a namespace or server.
+    CompatPolicy(crate::commands::compat_policy::CompatPolicyArgs),
     /// Re-verify a version's signed provenance here, without trusting the registry
-    /// (exit 0 verified, 1 failed, 2 unsigned).
+    /// (exit 0 verified, 1 failed, 3 unsigned).
     Verify(VerifyArgs),
     /// Create a key pair for signing what you publish (`publish --sign-key`).
     Keygen(KeygenArgs),

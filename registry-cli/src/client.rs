@@ -51,6 +51,25 @@ impl ServerResponse {
         self.server["description"].as_str().unwrap_or_default()
     }
 
+    /// The registry's note that this version ships a break its number does not announce (published
+    /// under an `advise` policy or with `--accept-breaking`): one sentence, or `None`.
+    pub fn unannounced_break(&self) -> Option<String> {
+        let compat = self.meta.as_ref()?.get("dev.mcp-reg/compat")?;
+        if compat["breaking"] != Value::Bool(true) {
+            return None;
+        }
+        let how = match compat["how"].as_str() {
+            Some("accepted") => "its publisher accepted the break",
+            _ => "the registry only advises on compatibility here",
+        };
+        let bump = compat["requiredBump"].as_str().unwrap_or("major");
+        Some(format!(
+            "{} {} breaks compatibility although its version number does not say so (it needs a {bump} bump; {how})",
+            self.name(),
+            self.version()
+        ))
+    }
+
     pub fn official(&self) -> Official {
         self.meta
             .as_ref()
@@ -307,10 +326,14 @@ impl Client {
         &self,
         server: &Value,
         acknowledge: &[String],
+        accept_breaking: bool,
         bundle: Option<&Value>,
     ) -> anyhow::Result<Published> {
         let url = self.url(&["v0.1", "publish"]);
         let mut body = serde_json::json!({ "server": server, "acknowledge": acknowledge });
+        if accept_breaking {
+            body["accept_breaking"] = Value::Bool(true);
+        }
         if let Some(bundle) = bundle {
             body["bundle"] = bundle.clone();
         }
@@ -356,6 +379,30 @@ impl Client {
             self.authed(self.http.patch(url))?.json(body),
             "change the status",
         )
+    }
+
+    /// `GET /v0.1/x/dev.mcp-reg/compat-policies`: the operator's default and every override.
+    pub fn compat_policies(&self) -> anyhow::Result<Value> {
+        let url = self.url(&["v0.1", "x", "dev.mcp-reg", "compat-policies"]);
+        self.json(self.http.get(url), "list compatibility policies")
+    }
+
+    /// Sets (`Some`) or clears (`None`) the compatibility policy of a namespace (`scope` =
+    /// `namespaces`) or server (`servers`).
+    pub fn set_compat_policy(
+        &self,
+        scope: &str,
+        name: &str,
+        policy: Option<&str>,
+    ) -> anyhow::Result<Value> {
+        let url = self.url(&["v0.1", "x", "dev.mcp-reg", scope, name, "compat-policy"]);
+        let request = match policy {
+            Some(policy) => self
+                .authed(self.http.put(url))?
+                .json(&serde_json::json!({ "policy": policy })),
+            None => self.authed(self.http.delete(url))?,
+        };
+        self.json(request, "change the compatibility policy")
     }
 
     fn authed(&self, request: RequestBuilder) -> anyhow::Result<RequestBuilder> {

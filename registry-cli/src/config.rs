@@ -89,9 +89,16 @@ pub fn registry_url(flag: Option<&str>) -> anyhow::Result<String> {
         .map_or_else(|| unconfigured_registry(Some(&doc)), normalize_url))
 }
 
-/// One spelling per registry, so `http://host/` and `http://host` share a credential.
+/// One spelling per registry, so `http://host/` and `http://host` share a credential. The API
+/// version people copy from the docs (`http://host:8080/v0.1`, `/v0`) is dropped: commands add it.
 pub fn normalize_url(url: &str) -> String {
-    url.trim().trim_end_matches('/').to_owned()
+    let url = url.trim().trim_end_matches('/');
+    let base = ["/v0.1", "/v0"]
+        .iter()
+        .find_map(|version| url.strip_suffix(version))
+        .filter(|base| base.contains("://") && !base.ends_with(':') && !base.ends_with('/'))
+        .unwrap_or(url);
+    base.trim_end_matches('/').to_owned()
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -427,6 +434,21 @@ fn unconfigured_registry(doc: Option<&toml_edit::DocumentMut>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_urls_drop_the_api_version() {
+        for (given, expected) in [
+            ("http://host:8080/v0.1", "http://host:8080"),
+            ("http://host:8080/v0.1/", "http://host:8080"),
+            ("https://host/v0", "https://host"),
+            ("https://host/mirror/v0.1", "https://host/mirror"),
+            (" http://host:8080/ ", "http://host:8080"),
+            ("http://host/v01", "http://host/v01"),
+            ("v0.1", "v0.1"),
+        ] {
+            assert_eq!(normalize_url(given), expected, "{given}");
+        }
+    }
 
     #[test]
     fn credentials_round_trip_per_registry() -> anyhow::Result<()> {

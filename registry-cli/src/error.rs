@@ -13,7 +13,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: the command line itself is wrong (clap's usage errors).
     UsageError,
-    /// 2: `verify` found no provenance bundle (the version is unsigned).
+    /// 3: `verify` found no provenance bundle (the version is unsigned); not 2, which scripts read
+    /// as "bad arguments".
     Unsigned,
     /// 101: a bug in mcp-reg (the code Rust uses for a panic).
     Bug,
@@ -29,7 +30,8 @@ impl From<ExitStatus> for ExitCode {
         ExitCode::from(match status {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
-            ExitStatus::UsageError | ExitStatus::Unsigned => 2,
+            ExitStatus::UsageError => 2,
+            ExitStatus::Unsigned => 3,
             ExitStatus::Incompatible => 100,
             ExitStatus::Bug | ExitStatus::CouldNotRun => 101,
         })

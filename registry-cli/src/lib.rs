@@ -2,8 +2,9 @@
 //!
 //! `main` parses arguments, runs one command and turns its outcome into an exit code:
 //! 0 success; 1 a user error (invalid manifest, unreadable file, unreachable registry, refused
-//! publish), printed with a `hint:` line; 2 a usage error (bad arguments); 100 `check`/`diff` found
-//! incompatible changes; 101 `check` could not run, or a bug in mcp-reg.
+//! publish), printed with a `hint:` line; 2 a usage error (bad arguments); 3 `verify` found the
+//! version unsigned; 100 `check`/`diff` found incompatible changes; 101 `check` could not run, or a
+//! bug in mcp-reg.
 
 pub mod cli;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod install;
 pub mod lan;
 pub mod probe;
 pub mod provenance;
+pub mod resolve;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -152,7 +152,7 @@ fn key_signed_publish_show_verify_install_and_tampering() {
     let unsigned = user.run(url, &["verify", &format!("{NAME}@1.1.0")]);
     assert_eq!(
         unsigned.status.code(),
-        Some(2),
+        Some(3),
         "{}",
         text(&unsigned.stdout)
     );

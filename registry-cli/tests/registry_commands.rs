@@ -146,7 +146,13 @@ fn publish_search_show_versions_diff_status() {
         &user.run(url, &["show", &format!("{NAME}@1.0.0"), "--json"])
     ))
     .unwrap();
-    assert_eq!(json["server"]["server"]["version"], "1.0.0");
+    assert_eq!(json["server"]["version"], "1.0.0");
+    assert_eq!(json["server"]["name"], NAME);
+    assert!(json["server"].get("server").is_none(), "{json}");
+    assert_eq!(
+        json["_meta"][registry_cli::client::OFFICIAL_META]["isLatest"],
+        false
+    );
     assert_eq!(json["surface"]["tools"].as_array().unwrap().len(), 8);
 
     // Versions.

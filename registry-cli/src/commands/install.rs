@@ -9,13 +9,14 @@ use registry_schema::{Manifest, ServerJson, compat};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::client::{Client, ListQuery, ServerResponse};
+use crate::client::{Client, ServerResponse};
 use crate::commands::{Ctx, JsonFlag, out, print_json, split_name_version};
 use crate::config;
 use crate::install::{
     self, Host, HostEnv, InstallError, InstallOptions, RecordStore, Scope, Values, launch,
 };
 use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
+use crate::resolve::{self, Ask};
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,7 +47,8 @@ Examples:
 
 Without --host, every host found on this machine is used.")]
 pub struct InstallArgs {
-    /// NAME (full, or the part after `/` when unique) or NAME@VERSION.
+    /// NAME or NAME@VERSION: the full name, or a short one (title, the part after `/`, or the
+    /// namespace owner, e.g. `github`).
     pub server: String,
     /// Host to install into (repeatable): cursor, vscode, claude-desktop, claude-code, windsurf, ...
     #[arg(long = "host", value_name = "HOST")]
@@ -96,10 +98,13 @@ pub fn parse_pair(text: &str) -> Result<(String, String), String> {
 pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     let (query, version) = split_name_version(&args.server);
     let client = ctx.client()?;
-    let response = {
-        let _spinner = ctx.ui.spinner("resolving the server");
-        resolve(&client, query, version.unwrap_or("latest"))?
-    };
+    let response = resolve(
+        ctx,
+        &client,
+        query,
+        version.unwrap_or("latest"),
+        Ask::new("install", args.yes),
+    )?;
     let server = ServerJson::deserialize(&response.server).map_err(|err| {
         UserError::new(format!(
             "the registry's manifest of `{}` is unreadable: {err}",
@@ -245,65 +250,17 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Exact name, then a unique match on the part after `/`, then a unique search hit.
-pub fn resolve(client: &Client, query: &str, version: &str) -> anyhow::Result<ServerResponse> {
-    if query.contains('/') {
-        return client.version(query, version)?.ok_or_else(|| {
-            let hint = if version == "latest" {
-                "find the exact name with `mcp-reg search WORD`".to_owned()
-            } else {
-                format!("list the versions with `mcp-reg versions {query}`")
-            };
-            UserError::new(format!("the registry has no `{query}` version `{version}`"))
-                .with_hint(hint)
-                .into()
-        });
-    }
-    let list = client.list_servers(&ListQuery {
-        search: Some(query),
-        limit: Some(100),
-        version: Some("latest"),
-        ..ListQuery::default()
-    })?;
-    let short = |s: &&ServerResponse| {
-        s.name()
-            .rsplit_once('/')
-            .is_some_and(|(_, local)| local.eq_ignore_ascii_case(query))
-    };
-    let exact: Vec<&ServerResponse> = list.servers.iter().filter(short).collect();
-    let candidates: Vec<&ServerResponse> = if exact.is_empty() {
-        list.servers.iter().collect()
-    } else {
-        exact
-    };
-    match candidates.as_slice() {
-        [] => Err(UserError::new(format!("no server matches `{query}`"))
-            .with_hint("search with `mcp-reg search WORD` and use the full name")
-            .into()),
-        [one] => {
-            let name = one.name().to_owned();
-            if version == "latest" {
-                return Ok((*one).clone());
-            }
-            client.version(&name, version)?.ok_or_else(|| {
-                UserError::new(format!("`{name}` has no version `{version}`"))
-                    .with_hint(format!("list the versions with `mcp-reg versions {name}`"))
-                    .into()
-            })
-        }
-        many => {
-            let names: Vec<&str> = many.iter().map(|s| s.name()).collect();
-            Err(UserError::new(format!(
-                "`{query}` is ambiguous; it matches: {}",
-                names.join(", ")
-            ))
-            .with_hint(format!(
-                "use the full name, e.g. `mcp-reg install {}`",
-                names[0]
-            ))
-            .into())
-        }
-    }
+/// The version `query` (a full or short name, see [`crate::resolve`]) means.
+pub fn resolve(
+    ctx: &Ctx,
+    client: &Client,
+    query: &str,
+    version: &str,
+    ask: Ask<'_>,
+) -> anyhow::Result<ServerResponse> {
+    let name = resolve::registry_name(client, query, ask, &ctx.ui)?;
+    let _spinner = ctx.ui.spinner("fetching the server");
+    resolve::version(client, &name, version)
 }
 
 /// Verifies the version's provenance here when it is signed (refusing to install on failure), and

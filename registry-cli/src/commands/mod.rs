@@ -2,6 +2,7 @@
 
 pub mod announce;
 pub mod check;
+pub mod compat_policy;
 pub mod completions;
 pub mod diff;
 pub mod discover;
@@ -14,6 +15,7 @@ pub mod login;
 pub mod logout;
 pub mod probe;
 pub mod publish;
+pub mod review;
 pub mod search;
 pub mod show;
 pub mod status;
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Check(args) => check::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Review(args) => review::run(&args),
         Command::Search(args) => search::run(&ctx, &args),
         Command::Show(args) => show::run(&ctx, &args),
         Command::Versions(args) => versions::run(&ctx, &args),
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Logout(args) => logout::run(&ctx, &args),
         Command::Publish(args) => publish::run(&ctx, &args),
         Command::Status(args) => status::run(&ctx, &args),
+        Command::CompatPolicy(args) => compat_policy::run(&ctx, &args),
         Command::Verify(args) => verify::run(&ctx, &args),
         Command::Keygen(args) => keygen::run_keygen(&ctx, &args),
         Command::Keys(args) => keygen::run_keys(&ctx, &args),

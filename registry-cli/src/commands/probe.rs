@@ -98,6 +98,7 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitStatus> {
         std::io::stdout().lock().write_all(&json)?;
         eprintln!("{}", summary(&surface));
     }
+    crate::commands::review::print_after_probe(&surface);
     Ok(ExitStatus::Success)
 }
 

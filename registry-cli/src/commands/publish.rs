@@ -30,6 +30,7 @@ Examples:
   mcp-reg publish server.json --prepare final.json        (CI: attest final.json, then)
   mcp-reg publish final.json --bundle final.json.sigstore.json
   mcp-reg publish --acknowledge 3f2a9c0d1e4b      (after reviewing that finding)
+  mcp-reg publish --accept-breaking               (ship a break the version does not announce)
 
 A breaking change needs a major version bump; the registry refuses it otherwise (exit 1).")]
 pub struct PublishArgs {
@@ -43,6 +44,11 @@ pub struct PublishArgs {
     /// Fingerprint of an undecidable or warning finding you have reviewed (repeatable).
     #[arg(long = "acknowledge", value_name = "FINGERPRINT")]
     pub acknowledge: Vec<String>,
+    /// Publish even though the version ships breaking changes its number does not announce (e.g. an npm
+    /// release that cannot be renumbered). The registry keeps the version flagged as breaking, records
+    /// who accepted it, and warns everyone who upgrades to it.
+    #[arg(long)]
+    pub accept_breaking: bool,
     /// Publish without a tool surface (only the manifest is compared). Without it and without
     /// --surface, the first package this machine can run is probed and its surface embedded.
     #[arg(long)]
@@ -136,7 +142,12 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
 
     let outcome = {
         let _spinner = ctx.ui.spinner(&format!("publishing {name} {version}"));
-        client.publish(&value, &args.acknowledge, bundle.as_ref())?
+        client.publish(
+            &value,
+            &args.acknowledge,
+            args.accept_breaking,
+            bundle.as_ref(),
+        )?
     };
     match outcome {
         Published::Accepted(response) => {
@@ -250,6 +261,9 @@ fn refusal_hint(report: &Report, version: &str) -> String {
             ", or, after reviewing the undecidable findings, pass --acknowledge FINGERPRINT for each",
         );
     }
+    hint.push_str(
+        "; if this release cannot be renumbered, publish it with --accept-breaking (it stays flagged as breaking)",
+    );
     hint
 }
 

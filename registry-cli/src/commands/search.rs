@@ -1,4 +1,5 @@
-//! `mcp-reg search QUERY`: the latest version of every matching server, as a table or JSON.
+//! `mcp-reg search [QUERY]`: the latest version of every matching server (every server without a
+//! query), as a table or JSON.
 
 use serde_json::Value;
 
@@ -11,10 +12,12 @@ use crate::commands::{Ctx, JsonFlag, print_json, print_table};
 Examples:
   mcp-reg search memory
   mcp-reg search github --registry-type npm --transport stdio
-  mcp-reg search '' --limit 100 --json | jq -r '.servers[].server.name'")]
+  mcp-reg search                            (list servers)
+  mcp-reg search --limit 100 --json | jq -r '.servers[].server.name'")]
 pub struct SearchArgs {
-    /// Words to find in server names and descriptions (case-insensitive substring).
-    pub query: String,
+    /// Words to find in server names and descriptions (case-insensitive substring); without it,
+    /// every server is listed.
+    pub query: Option<String>,
     /// At most this many results (1-100).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub limit: u32,
@@ -33,7 +36,7 @@ pub fn run(ctx: &Ctx, args: &SearchArgs) -> anyhow::Result<ExitStatus> {
     let list = {
         let _spinner = ctx.ui.spinner("searching");
         client.list_servers(&ListQuery {
-            search: Some(args.query.as_str()).filter(|q| !q.trim().is_empty()),
+            search: args.query.as_deref().filter(|q| !q.trim().is_empty()),
             limit: Some(args.limit),
             registry_type: args.registry_type.as_deref(),
             transport: args.transport.as_deref(),
@@ -46,7 +49,10 @@ pub fn run(ctx: &Ctx, args: &SearchArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if list.servers.is_empty() {
-        ctx.ui.info(&format!("no servers match `{}`", args.query));
+        match args.query.as_deref().filter(|q| !q.trim().is_empty()) {
+            Some(query) => ctx.ui.info(&format!("no servers match `{query}`")),
+            None => ctx.ui.info("the registry has no servers"),
+        }
         return Ok(ExitStatus::Success);
     }
     let rows: Vec<Vec<String>> = list

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use crate::ExitStatus;
 use crate::client::ServerResponse;
 use crate::commands::search::text;
-use crate::commands::versions::not_found;
 use crate::commands::{Ctx, JsonFlag, print_json, split_name_version, truncate};
+use crate::resolve::{self, Ask};
 
 /// The registry's provenance status of a version, in the response's `_meta`.
 const PROVENANCE_META: &str = "dev.mcp-reg/provenance";
@@ -53,9 +53,10 @@ pub fn provenance_line(response: &ServerResponse) -> Option<String> {
 #[command(after_help = "\
 Examples:
   mcp-reg show io.github.acme/memory
+  mcp-reg show github                        (a short name, resolved like `install` does)
   mcp-reg show io.github.acme/memory@1.2.0 --json")]
 pub struct ShowArgs {
-    /// NAME or NAME@VERSION (default: the latest version).
+    /// NAME or NAME@VERSION (default: the latest version); NAME is the full name or a short one.
     pub server: String,
     #[command(flatten)]
     pub output: JsonFlag,
@@ -63,19 +64,13 @@ pub struct ShowArgs {
 
 #[allow(clippy::too_many_lines)] // one section after the other, in display order
 pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
-    let (name, version) = split_name_version(&args.server);
+    let (query, version) = split_name_version(&args.server);
     let version = version.unwrap_or("latest");
     let client = ctx.client()?;
+    let name = resolve::registry_name(&client, query, Ask::new("show", false), &ctx.ui)?;
+    let name = name.as_str();
     let spinner = ctx.ui.spinner("fetching the server");
-    let response = client.version(name, version)?.ok_or_else(|| {
-        if version == "latest" {
-            not_found(name)
-        } else {
-            crate::UserError::new(format!("`{name}` has no version `{version}`"))
-                .with_hint(format!("list its versions with `mcp-reg versions {name}`"))
-                .into()
-        }
-    })?;
+    let response = resolve::version(&client, name, version)?;
     let exact = response.version().to_owned();
     spinner.set_message("fetching tools, versions and compatibility");
     let surface = client.surface(name, &exact)?;
@@ -87,8 +82,10 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
     drop(spinner);
 
     if args.output.json {
+        // The registry's `{server, _meta}` shape, not nested: `.server.name`, `.server.version`.
         print_json(&json!({
-            "server": response,
+            "server": response.server,
+            "_meta": response.meta,
             "surface": surface,
             "versions": versions.iter().map(|v| json!({
                 "version": v.version(),
@@ -240,6 +237,9 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
         let _ = writeln!(out, "\n{}: {}", ctx.ui.bold("Versions"), list.join(", "));
     }
 
+    if let Some(note) = response.unannounced_break() {
+        let _ = writeln!(out, "\n{}: {note}", ctx.ui.bold("Breaking"));
+    }
     if let Some(report) = report.as_ref().and_then(|r| Report::deserialize(r).ok()) {
         let against = report
             .baseline_version

@@ -1,22 +1,27 @@
 //! `mcp-reg uninstall NAME`: remove the entries mcp-reg wrote for a server (found through the
 //! install record, so entries the user wrote are never touched).
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use serde_json::json;
 
 use crate::commands::install::{install_error, records};
-use crate::commands::{Ctx, JsonFlag, print_json};
+use crate::commands::{Ctx, JsonFlag, out, print_json};
 use crate::install::{self, Host, HostEnv, InstallError, InstallRecord, Scope};
+use crate::resolve::{self, Ask};
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
   mcp-reg uninstall io.github.acme/memory
-  mcp-reg uninstall memory --host cursor")]
+  mcp-reg uninstall memory --host cursor
+  mcp-reg uninstall memory --dry-run          (show the change only)
+
+On a terminal, each change is shown and confirmed unless --yes is given.")]
 pub struct UninstallArgs {
-    /// The server name (full, or the part after `/`), or the entry name in the host file.
+    /// The server name (full or short), or the entry name in the host file.
     pub server: String,
     /// Only from this host (repeatable); default: every host it was installed into.
     #[arg(long = "host", value_name = "HOST")]
@@ -24,6 +29,12 @@ pub struct UninstallArgs {
     /// Remove the entry even if it was edited since mcp-reg wrote it.
     #[arg(long)]
     pub force: bool,
+    /// Show the change to each config file; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask (which server a short name means, or for confirmation).
+    #[arg(short, long)]
+    pub yes: bool,
     #[command(flatten)]
     pub output: JsonFlag,
 }
@@ -38,39 +49,16 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
     }
     let store = records()?;
     let all = install::installed(&store, None).map_err(install_error)?;
-    let wanted = &args.server;
-    let matches: Vec<&InstallRecord> = all
-        .iter()
-        .filter(|r| {
-            r.server == *wanted
-                || r.entry == *wanted
-                || r.server.rsplit_once('/').is_some_and(|(_, l)| l == wanted)
-        })
+    let all: Vec<InstallRecord> = all
+        .into_iter()
         .filter(|r| only.is_empty() || only.iter().any(|h| h.id() == r.host))
         .collect();
-    if matches.is_empty() {
-        return Err(UserError::new(format!(
-            "mcp-reg has not installed `{wanted}`{}",
-            if only.is_empty() {
-                String::new()
-            } else {
-                " into those hosts".to_owned()
-            }
-        ))
-        .with_hint("see what it installed with `mcp-reg list`")
-        .into());
-    }
-    let servers: std::collections::BTreeSet<&str> =
-        matches.iter().map(|r| r.server.as_str()).collect();
-    if servers.len() > 1 {
-        return Err(UserError::new(format!(
-            "`{wanted}` matches several servers: {}",
-            servers.into_iter().collect::<Vec<_>>().join(", ")
-        ))
-        .with_hint("use the full server name")
-        .into());
-    }
+    let matches = chosen(&all, args.server.trim(), Ask::new("uninstall", args.yes))?;
     let cwd = std::env::current_dir().ok();
+    let confirming = !args.yes
+        && !args.dry_run
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
     let mut removed = Vec::new();
     for record in matches {
         let Some(host) = Host::from_id(&record.host) else {
@@ -88,6 +76,30 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
             ));
             continue;
         };
+        if args.dry_run || confirming {
+            let plan =
+                install::plan_uninstall(host, scope, &env, &record.entry, args.force, &store)
+                    .map_err(|err| install_error(err).context(host.name()))?;
+            let diff = plan.diff();
+            if args.dry_run {
+                if !args.output.json {
+                    out(&diff)?;
+                }
+                removed.push(json!({
+                    "host": host.id(), "path": plan.path, "entry": plan.entry_name, "diff": diff,
+                }));
+                continue;
+            }
+            eprint!("{diff}");
+            if !confirm(&format!(
+                "remove {} from {}?",
+                plan.entry_name,
+                plan.path.display()
+            ))? {
+                ctx.ui.info(&format!("skipped {}", host.name()));
+                continue;
+            }
+        }
         let (plan, applied) =
             install::uninstall(host, scope, &env, &record.entry, args.force, &store)
                 .map_err(|err| install_error(err).context(host.name()))?;
@@ -100,9 +112,43 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
         removed.push(json!({ "host": host.id(), "path": applied.path, "entry": plan.entry_name }));
     }
     if args.output.json {
-        print_json(&json!({ "removed": removed }))?;
+        let key = if args.dry_run {
+            "wouldRemove"
+        } else {
+            "removed"
+        };
+        print_json(&json!({ key: removed }))?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// The records `wanted` names: an entry name in a host file, else a server's name (full or short,
+/// resolved like `install` does).
+fn chosen<'a>(
+    all: &'a [InstallRecord],
+    wanted: &str,
+    ask: Ask<'_>,
+) -> anyhow::Result<Vec<&'a InstallRecord>> {
+    let by_entry = all.iter().any(|r| r.entry == wanted && r.server != wanted);
+    if by_entry {
+        let matches: Vec<&InstallRecord> = all.iter().filter(|r| r.entry == wanted).collect();
+        let servers: std::collections::BTreeSet<&str> =
+            matches.iter().map(|r| r.server.as_str()).collect();
+        if servers.len() > 1 {
+            return Err(UserError::new(format!(
+                "`{wanted}` is the entry name of several servers: {}",
+                servers.into_iter().collect::<Vec<_>>().join(", ")
+            ))
+            .with_hint("use the full server name")
+            .into());
+        }
+        return Ok(matches);
+    }
+    let mut names: Vec<String> = all.iter().map(|r| r.server.clone()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let name = resolve::installed_name(&names, wanted, ask)?;
+    Ok(all.iter().filter(|r| r.server == name).collect())
 }
 
 /// The scope (and host environment) whose config path is `config`.
@@ -125,4 +171,12 @@ fn locate(
         }
     }
     Ok(None)
+}
+
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use crate::commands::install::{self, InstallArgs, ScopeArg, install_error, parse_pair};
 use crate::commands::{Ctx, JsonFlag, out};
 use crate::install::{Host, HostEnv, InstallRecord, Scope, installed};
+use crate::resolve::{self, Ask};
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, clap::Args)]
@@ -20,7 +21,7 @@ Examples:
 
 Without a terminal, --yes is required (the report is printed either way).")]
 pub struct UpgradeArgs {
-    /// The installed server: its full name, or the part after `/` when unique.
+    /// The installed server: its full name or a short one (resolved like `install` does).
     pub server: String,
     /// Upgrade only the entries of this host (repeatable).
     #[arg(long = "host", value_name = "HOST")]
@@ -52,7 +53,10 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
         }
         records.retain(|r| ids.contains(&r.host.as_str()));
     }
-    let name = server_name(&records, &args.server)?;
+    let mut names: Vec<String> = records.iter().map(|r| r.server.clone()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let name = resolve::installed_name(&names, &args.server, Ask::new("upgrade", args.yes))?;
     records.retain(|r| r.server == name);
 
     let client = ctx.client()?;
@@ -75,7 +79,14 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
     let mut froms: Vec<&str> = stale.iter().map(|r| r.version.as_str()).collect();
     froms.sort_unstable();
     froms.dedup();
-    let mut breaking = false;
+    // The registry's own word that the target breaks, whatever the version numbers and the diff say.
+    let mut breaking = match latest.unannounced_break() {
+        Some(note) => {
+            ctx.ui.warn(&note);
+            true
+        }
+        None => false,
+    };
     for from in &froms {
         let value = {
             let _spinner = ctx.ui.spinner("comparing versions");
@@ -172,35 +183,6 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
-}
-
-/// The full name `query` means among the installed servers.
-fn server_name(records: &[InstallRecord], query: &str) -> anyhow::Result<String> {
-    if records.iter().any(|r| r.server == query) {
-        return Ok(query.to_owned());
-    }
-    let mut names: Vec<&str> = records
-        .iter()
-        .map(|r| r.server.as_str())
-        .filter(|s| {
-            s.rsplit_once('/')
-                .is_some_and(|(_, local)| local.eq_ignore_ascii_case(query))
-        })
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    match names.as_slice() {
-        [one] => Ok((*one).to_owned()),
-        [] => Err(UserError::new(format!("`{query}` is not installed"))
-            .with_hint("see what is installed with `mcp-reg list`")
-            .into()),
-        many => Err(UserError::new(format!(
-            "`{query}` is ambiguous; it matches: {}",
-            many.join(", ")
-        ))
-        .with_hint("use the full name")
-        .into()),
-    }
 }
 
 fn same_path(host: Host, scope: Scope, env: &HostEnv, record: &InstallRecord) -> bool {

@@ -1,14 +1,16 @@
 //! `mcp-reg verify NAME[@VERSION]`: re-verify a published version's provenance here, from the stored
-//! bundle, without trusting the registry's verdict. Exit 0 verified, 1 failed, 2 unsigned.
+//! bundle, without trusting the registry's verdict. Exit 0 verified, 1 failed, 3 unsigned (2 is a
+//! usage error, as for every command).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::json;
 
+use crate::ExitStatus;
 use crate::commands::{Ctx, JsonFlag, print_json, split_name_version};
 use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
-use crate::{ExitStatus, UserError};
+use crate::resolve::{self, Ask};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
@@ -18,9 +20,9 @@ Examples:
   mcp-reg verify io.github.acme/weather --trusted-root private-sigstore.json
 
 Exit status: 0 verified, 1 the bundle does not verify (or the version cannot be fetched),
-2 the version is unsigned.")]
+3 the version is unsigned (2: bad arguments).")]
 pub struct VerifyArgs {
-    /// NAME or NAME@VERSION (default: the latest version).
+    /// NAME or NAME@VERSION (default: the latest version); NAME is the full name or a short one.
     pub server: String,
     /// A Sigstore trusted_root.json to trust besides the public-good root (repeatable).
     #[arg(long = "trusted-root", value_name = "FILE")]
@@ -30,16 +32,13 @@ pub struct VerifyArgs {
 }
 
 pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
-    let (name, version) = split_name_version(&args.server);
+    let (query, version) = split_name_version(&args.server);
     let version = version.unwrap_or("latest");
     let trust = ProvenanceSettings::load()?.trust_roots(&args.trusted_roots)?;
     let client = ctx.client()?;
-    let response = client.version(name, version)?.ok_or_else(|| {
-        UserError::new(format!(
-            "`{name}` version `{version}` is not in the registry"
-        ))
-        .with_hint("check the name and version with `mcp-reg versions NAME`")
-    })?;
+    let name = resolve::registry_name(&client, query, Ask::new("verify", false), &ctx.ui)?;
+    let name = name.as_str();
+    let response = resolve::version(&client, name, version)?;
     let version = response.version().to_owned();
     let verdict = {
         let _spinner = ctx.ui.spinner("verifying the provenance");

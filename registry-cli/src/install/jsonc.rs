@@ -411,6 +411,16 @@ fn remove_slot(
 ) -> Vec<Edit> {
     let bytes = text.as_bytes();
     let slot = &slots[index];
+    let inner = container.start + 1..container.end.saturating_sub(1);
+    if slots.len() == 1
+        && inner.start <= slot.start
+        && slot.end <= inner.end
+        && text[inner.start..slot.start].trim().is_empty()
+        && text[slot.end..inner.end].trim().is_empty()
+    {
+        // The only element goes and nothing else is inside: `{}` / `[]`, not a brace on its own line.
+        return vec![(inner, String::new())];
+    }
     let mut start = slot.start;
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let own_line = text[line_start..start].trim().is_empty() && line_start > container.start;
@@ -900,7 +910,13 @@ mod tests {
             remove(text, &["c"]),
             "{\n  \"a\": 1, // keep\n  \"b\": 2 // b's\n}"
         );
-        assert_eq!(remove("{\n  \"a\": 1\n}", &["a"]), "{\n}");
+        // The last member leaves `{}`, not a brace on its own line.
+        assert_eq!(remove("{\n  \"a\": 1\n}", &["a"]), "{}");
+        assert_eq!(
+            remove("{\n  \"s\": {\n    \"a\": 1\n  }\n}", &["s", "a"]),
+            "{\n  \"s\": {}\n}"
+        );
+        assert_eq!(remove("{\n  // c\n  \"a\": 1\n}", &["a"]), "{\n  // c\n}");
         assert_eq!(remove("{ \"a\": 1, \"b\": 2 }", &["a"]), "{ \"b\": 2 }");
         assert_eq!(remove("{ \"a\": 1, \"b\": 2 }", &["b"]), "{ \"a\": 1 }");
         assert_eq!(remove("{ \"a\": 1 }", &["a"]), "{}");

@@ -12,6 +12,10 @@ use serde_json::{Map, Value};
 
 use super::InstallError;
 
+mod args;
+
+pub use args::same_image;
+
 /// The operating system the host runs on; passed explicitly so tests cover every platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
@@ -412,52 +416,32 @@ fn package_spec(
             })
     };
     let mut position = 0;
-    let runtime = arguments(package.runtime_arguments(), values, &mut position)?;
-    let package_args = arguments(package.package_arguments(), values, &mut position)?;
+    let runtime = args::resolve_all(package.runtime_arguments(), values, &mut position)?;
+    let package_args = args::resolve_all(package.package_arguments(), values, &mut position)?;
     let mut env = Vec::new();
     for var in package.environment_variables() {
         if let Some(value) = resolve_input(&var.name, &var.name, &var.input, values)? {
             env.push((var.name.clone(), value));
         }
     }
-    let mut args: Vec<Template> = Vec::new();
-    let command = match package.registry_type.as_str() {
+    let (command, mut words) = match package.registry_type.as_str() {
         "npm" => {
-            args.push(Template::text("-y"));
-            args.extend(runtime);
-            args.push(Template::text(format!("{id}@{}", pinned_version()?)));
-            args.extend(package_args);
-            "npx"
+            let pinned = format!("{id}@{}", pinned_version()?);
+            ("npx", args::npx(id, &pinned, runtime, package_args))
         }
         "pypi" => {
-            args.extend(runtime);
-            args.push(Template::text(format!("{id}=={}", pinned_version()?)));
-            args.extend(package_args);
-            "uvx"
+            let pinned = format!("{id}=={}", pinned_version()?);
+            ("uvx", args::uvx(id, &pinned, runtime, package_args))
         }
         "oci" => {
-            for word in ["run", "-i", "--rm"] {
-                args.push(Template::text(word));
-            }
-            args.extend(runtime);
             // Docker forwards each variable from its own environment, which the host sets from `env`.
-            for (name, _) in &env {
-                args.push(Template::text("-e"));
-                args.push(Template::text(name.clone()));
-            }
-            args.push(Template::text(oci_image(package)?));
-            args.extend(package_args);
-            "docker"
+            let pinned = oci_image(package);
+            let words = args::docker(package, pinned, runtime, package_args, &mut env)?;
+            ("docker", words)
         }
         "nuget" => {
-            args.extend(runtime);
-            args.push(Template::text(format!("{id}@{}", pinned_version()?)));
-            args.push(Template::text("--yes"));
-            if !package_args.is_empty() {
-                args.push(Template::text("--"));
-                args.extend(package_args);
-            }
-            "dnx"
+            let pinned = format!("{id}@{}", pinned_version()?);
+            ("dnx", args::dnx(id, &pinned, runtime, package_args))
         }
         other => {
             return Err(InstallError::Unsupported(format!(
@@ -467,15 +451,15 @@ fn package_spec(
     };
     // `npx`, `uvx` and `dnx` are `.cmd` shims on Windows, which hosts cannot spawn directly.
     let command = if platform == Platform::Windows && command != "docker" {
-        args.insert(0, Template::text(command));
-        args.insert(0, Template::text("/c"));
+        words.insert(0, Template::text(command));
+        words.insert(0, Template::text("/c"));
         "cmd"
     } else {
         command
     };
     Ok(LaunchSpec::Stdio {
         command: command.to_owned(),
-        args,
+        args: words,
         env,
     })
 }
@@ -483,8 +467,7 @@ fn package_spec(
 /// The image reference, pinned: the identifier's own tag or digest, else `:version`.
 fn oci_image(package: &Package) -> Result<String, InstallError> {
     let id = &package.identifier;
-    let last = id.rsplit('/').next().unwrap_or(id);
-    if id.contains('@') && !id.starts_with('@') || last.contains(':') {
+    if args::is_pinned(id) {
         return Ok(id.clone());
     }
     match package.version.as_deref().filter(|v| !v.is_empty()) {
@@ -493,38 +476,6 @@ fn oci_image(package: &Package) -> Result<String, InstallError> {
             "image `{id}` has no tag or version, and mcp-reg only installs pinned versions"
         ))),
     }
-}
-
-fn arguments(
-    args: &[Argument],
-    values: &Values,
-    position: &mut usize,
-) -> Result<Vec<Template>, InstallError> {
-    let mut out = Vec::new();
-    for arg in args {
-        let key = argument_key(arg, *position);
-        *position += 1;
-        let env_name = env_name_for(&key);
-        let resolved = resolve_input(&key, &env_name, &arg.input, values)?;
-        match arg.r#type {
-            ArgumentType::Positional => out.extend(resolved),
-            ArgumentType::Named => {
-                let Some(value) = resolved else { continue };
-                let name = arg.name.clone().unwrap_or_default();
-                let plain = value.as_plain();
-                if plain.as_deref() == Some(name.as_str()) || plain.as_deref() == Some("") {
-                    // A bare flag, or a manifest that put the whole `--flag value` in both places.
-                    out.push(Template::text(name));
-                } else {
-                    if !name.is_empty() {
-                        out.push(Template::text(name));
-                    }
-                    out.push(value);
-                }
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn remote_spec(remote: &Transport, values: &Values) -> Result<LaunchSpec, InstallError> {

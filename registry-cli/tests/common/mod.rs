@@ -162,6 +162,12 @@ impl Registry {
     /// A registry with `config` (e.g. `ServerConfig { auth: …, ..Default::default() }` for the
     /// `/v0.1/auth/*` exchanges); `token` is an operator token that may publish anything.
     pub fn start_with(config: ServerConfig) -> Self {
+        Self::start_with_servers(config, &[])
+    }
+
+    /// A registry that starts with `manifests` (server.json texts) imported, as
+    /// `registry-server import` would (every one must validate under the lenient policy).
+    pub fn start_with_servers(config: ServerConfig, manifests: &[String]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -180,6 +186,20 @@ impl Registry {
             .await
             .unwrap();
             store.migrate().await.unwrap();
+            if !manifests.is_empty() {
+                let list = format!("[{}]", manifests.join(","));
+                let entries = registry_server::import::read_entries(&list).unwrap();
+                let report = registry_server::import::import_entries(
+                    &store,
+                    &entries,
+                    &registry_schema::Policy::lenient(),
+                    |_| {},
+                )
+                .await
+                .unwrap();
+                assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+                assert_eq!(report.inserted, manifests.len() as u64);
+            }
             let issued = issue_token(&[Permission::new(Action::Publish, "*")], None).unwrap();
             store.insert_token(&issued.record).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
