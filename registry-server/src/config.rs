@@ -7,7 +7,8 @@ use std::time::Duration;
 use registry_schema::Policy;
 
 use crate::cache::{CacheConfig, CacheConsistency};
-use crate::db::DatabaseConfig;
+use crate::cors::CorsOrigins;
+use crate::db::{CompatPolicy, DatabaseConfig};
 use crate::rate_limit::RateLimits;
 
 /// Where the data lives. Shared by every subcommand.
@@ -70,6 +71,9 @@ pub struct HttpArgs {
     /// Seconds before a request is abandoned with 408.
     #[arg(long, env = "REGISTRY_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout: u64,
+    // Issue 18 (connection hardening): connection caps, header-read and idle timeouts.
+    #[command(flatten)]
+    pub connections: crate::conn_limits::ConnectionArgs,
     /// Memory for cached read responses, in MiB (0 turns the cache off).
     #[arg(long, env = "REGISTRY_CACHE_MB", default_value_t = 64)]
     pub cache_mb: u64,
@@ -107,6 +111,36 @@ pub struct HttpArgs {
     /// are errors instead of warnings.
     #[arg(long, env = "REGISTRY_STRICT_VALIDATION")]
     pub strict_validation: bool,
+    /// Origins whose browser-side code may read and write the API (VS Code's gallery, web pages):
+    /// `*` (any), `none` (no CORS headers), or a comma-separated list such as
+    /// `https://vscode.dev,http://localhost:3000`. Tokens travel in `Authorization`, never cookies.
+    #[arg(
+        long,
+        env = "REGISTRY_CORS_ALLOWED_ORIGINS",
+        default_value = "*",
+        value_parser = parse_cors_origins
+    )]
+    pub cors_allowed_origins: CorsOrigins,
+    /// What a version that breaks compatibility without the semver bump it needs gets: `enforce`
+    /// refuses it (409, unless the publisher accepts the break explicitly), `advise` stores it and
+    /// keeps the report. `edit` holders can override it per namespace or server.
+    #[arg(
+        long,
+        env = "REGISTRY_COMPAT_POLICY",
+        default_value = "enforce",
+        value_parser = parse_compat_policy
+    )]
+    pub compat_policy: CompatPolicy,
+}
+
+fn parse_compat_policy(value: &str) -> Result<CompatPolicy, String> {
+    value
+        .parse()
+        .map_err(|_| format!("`{value}` is not a policy; use enforce or advise"))
+}
+
+fn parse_cors_origins(value: &str) -> Result<CorsOrigins, String> {
+    CorsOrigins::parse(&value.split(',').map(str::to_owned).collect::<Vec<_>>())
 }
 
 impl Default for HttpArgs {
@@ -114,6 +148,7 @@ impl Default for HttpArgs {
         Self {
             max_body_bytes: 1024 * 1024,
             request_timeout: 30,
+            connections: crate::conn_limits::ConnectionArgs::default(), // issue 18
             cache_mb: 64,
             cache_ttl: 10,
             cache_consistency: CacheConsistency::Strict,
@@ -122,6 +157,8 @@ impl Default for HttpArgs {
             read_limit_per_ip: 0,
             trust_forwarded_for: false,
             strict_validation: false,
+            cors_allowed_origins: CorsOrigins::Any,
+            compat_policy: CompatPolicy::Enforce,
         }
     }
 }
@@ -132,6 +169,8 @@ pub struct ServerConfig {
     pub policy: Policy,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Connection caps and timeouts of `serve` (issue 18, connection hardening).
+    pub connections: crate::conn_limits::ConnectionLimits,
     pub cache: CacheConfig,
     pub trust_forwarded_for: bool,
     pub rate_limits: RateLimits,
@@ -141,6 +180,10 @@ pub struct ServerConfig {
     pub ownership: crate::ownership::OwnershipConfig,
     /// Provenance policy and trust roots at publish (default: verify bundles when present).
     pub provenance: crate::provenance::ProvenanceConfig,
+    /// Origins allowed to call the API from a browser.
+    pub cors: CorsOrigins,
+    /// The compatibility policy where no namespace or server override applies.
+    pub compat_policy: CompatPolicy,
 }
 
 impl Default for ServerConfig {
@@ -159,6 +202,7 @@ impl From<&HttpArgs> for ServerConfig {
             },
             max_body_bytes: args.max_body_bytes,
             request_timeout: Duration::from_secs(args.request_timeout),
+            connections: args.connections.to_limits(), // issue 18
             cache: CacheConfig {
                 max_bytes: args.cache_mb.saturating_mul(1024 * 1024),
                 ttl: Duration::from_secs(args.cache_ttl),
@@ -173,6 +217,8 @@ impl From<&HttpArgs> for ServerConfig {
             auth: crate::auth_exchange::AuthExchangeConfig::default(),
             ownership: crate::ownership::OwnershipConfig::default(),
             provenance: crate::provenance::ProvenanceConfig::default(),
+            cors: args.cors_allowed_origins.clone(),
+            compat_policy: args.compat_policy,
         }
     }
 }

@@ -50,9 +50,21 @@ pub enum ApiError {
     /// 429: slow down; `retry_after` seconds.
     #[error("too many requests")]
     TooManyRequests { retry_after: u64 },
+    /// 501: an optional operation of the official API this registry does not offer.
+    #[error("{0}")]
+    NotImplemented(String),
     /// 503: the database cannot be reached or has no free connection.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// 503: a service the request depends on (a package registry) did not answer. Unlike
+    /// [`ApiError::Unavailable`] the detail is shown: it names the service, and `errors[]` the inputs
+    /// that could not be checked; `Retry-After` says when to try again.
+    #[error("{detail}")]
+    UpstreamUnavailable {
+        detail: String,
+        errors: Vec<ErrorItem>,
+        retry_after: u64,
+    },
     /// 500: a bug or an unexpected failure; the body stays generic.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -155,7 +167,10 @@ impl ApiError {
     /// Moves every body pointer under `prefix` (the manifest sits inside a larger body).
     #[must_use]
     pub fn under_pointer(mut self, prefix: &str) -> Self {
-        if let Self::BadRequest { errors, .. } | Self::Unprocessable { errors, .. } = &mut self {
+        if let Self::BadRequest { errors, .. }
+        | Self::Unprocessable { errors, .. }
+        | Self::UpstreamUnavailable { errors, .. } = &mut self
+        {
             for item in errors {
                 if let Some(pointer) = &mut item.pointer {
                     pointer.insert_str(0, prefix);
@@ -179,7 +194,10 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Unavailable(_) | Self::UpstreamUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -192,6 +210,7 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate {
                 server_name,
                 version,
+                ..
             } => Self::Conflict(format!(
                 "cannot publish duplicate version: `{server_name}` version `{version}` (or one with the same semver precedence) is already published; versions are immutable, so publish a new version"
             )),
@@ -215,9 +234,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let (detail, errors) = match &self {
-            Self::BadRequest { detail, errors } | Self::Unprocessable { detail, errors } => {
-                (detail.clone(), errors.clone())
-            }
+            Self::BadRequest { detail, errors }
+            | Self::Unprocessable { detail, errors }
+            | Self::UpstreamUnavailable { detail, errors, .. } => (detail.clone(), errors.clone()),
             // Never leak internals: the cause goes to the log, not the client.
             Self::Internal(_) => ("internal server error".to_owned(), Vec::new()),
             Self::Unavailable(_) => (
@@ -250,9 +269,21 @@ impl IntoResponse for ApiError {
                 );
             }
             Self::TooManyRequests { retry_after } => {
-                if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            Self::UpstreamUnavailable {
+                detail,
+                retry_after,
+                ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+                response
+                    .extensions_mut()
+                    .insert(LoggedError(std::sync::Arc::new(detail.clone())));
             }
             Self::Internal(err) => {
                 response

@@ -10,15 +10,19 @@ pub mod auth_exchange;
 pub mod cache;
 pub mod compat;
 pub mod config;
+pub mod conn_limits;
+pub mod cors;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod healthcheck;
+pub mod hygiene;
 pub mod import;
 pub mod metrics;
 pub mod mirror;
 pub mod openapi;
+mod openapi_contract;
 pub mod ownership;
 pub mod provenance;
 pub mod rate_limit;
@@ -26,7 +30,11 @@ pub mod read_fence;
 pub mod router;
 pub mod state;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod views;
+// Issue 16: the HTML pages (`/`, `/servers…`, `/namespaces/…`, feeds, assets).
+pub mod web;
 
 use std::future::Future;
 
@@ -35,18 +43,14 @@ pub use state::AppState;
 
 /// Serves the app on an already-bound listener until `shutdown` completes, then finishes in-flight
 /// requests. Binding first lets callers (and tests) use port 0 and know the address before serving.
+/// Connections are capped and timed out per `state.config.connections` ([`conn_limits`]); the peer
+/// address feeds the audit log and per-IP rate limits.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address feeds the audit log and per-IP rate limits.
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    conn_limits::serve(listener, state, shutdown).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -17,9 +17,8 @@ use utoipa_axum::routes;
 
 use crate::audit;
 use crate::cache;
-use crate::error::ApiError;
 use crate::handlers::{
-    audit as audit_log, auth, compat, health, provenance, publish, servers, status,
+    audit as audit_log, auth, compat, compat_policy, health, provenance, publish, servers, status,
 };
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
@@ -48,12 +47,24 @@ fn write_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(status::update_server_status))
         .routes(routes!(provenance::register_signing_key))
         .routes(routes!(provenance::revoke_signing_key))
+        .routes(routes!(
+            compat_policy::set_namespace_compat_policy,
+            compat_policy::clear_namespace_compat_policy
+        ))
+        .routes(routes!(
+            compat_policy::set_server_compat_policy,
+            compat_policy::clear_server_compat_policy
+        ))
 }
 
 /// Everything else: neither cached nor invalidating.
 fn other_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(publish::validate_manifest))
+        .routes(routes!(compat_policy::list_compat_policies))
+        // Optional in the official API; answered 501 (after authentication).
+        .routes(routes!(status::update_version))
+        .routes(routes!(status::delete_version))
         // Per-caller answers: never through the response cache.
         .routes(routes!(audit_log::list_audit_entries))
         .routes(routes!(health::ping))
@@ -87,6 +98,11 @@ fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
                 .route_layer(from_fn_with_state(state.clone(), cache::serve_cached))
                 .route_layer(from_fn_with_state(state.clone(), rate_limit::limit_reads)),
             write_routes()
+                // Issue 18 (input hygiene): U+0000 in a JSON body is a 422, on both engines.
+                .route_layer(from_fn_with_state(
+                    state.clone(),
+                    crate::hygiene::reject_nul_in_body,
+                ))
                 .route_layer(from_fn_with_state(
                     state.clone(),
                     cache::invalidate_on_write,
@@ -96,7 +112,11 @@ fn api_routes(state: Option<&AppState>) -> OpenApiRouter<AppState> {
         ),
         None => (read_routes(), write_routes()),
     };
-    reads.merge(writes).merge(auth).merge(other_routes())
+    let routes = reads.merge(writes).merge(auth).merge(other_routes());
+    // Issue 18 (input hygiene): undecodable or control-character path and query values, first.
+    routes.route_layer(axum::middleware::from_fn(
+        crate::hygiene::reject_control_characters,
+    ))
 }
 
 /// The OpenAPI document of the running server (paths under `/v0.1`).
@@ -104,7 +124,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, spec) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/v0.1", api_routes(None))
         .split_for_parts();
-    spec
+    crate::openapi_contract::complete(spec)
 }
 
 /// The whole application: API under `/v0.1` and `/v0`, the spec, the docs page, and the middleware.
@@ -113,13 +133,15 @@ pub fn app(state: AppState) -> Router {
         .nest("/v0.1", api_routes(Some(&state)))
         .split_for_parts();
     let (v0, _) = api_routes(Some(&state)).split_for_parts();
+    let spec = crate::openapi_contract::complete(spec);
     let spec_json: Arc<str> = serde_json::to_string_pretty(&spec)
         .unwrap_or_else(|_| "{}".to_owned())
         .into();
 
     let max_body = state.config.max_body_bytes;
     let timeout = state.config.request_timeout;
-    Router::new()
+    let cors = state.config.cors.layer();
+    let router = Router::new()
         .merge(v0_1)
         .nest("/v0", v0)
         .route(
@@ -131,8 +153,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/docs", get(|| async { Html(DOCS_HTML) }))
         .route("/metrics", get(metrics::serve_metrics))
+        // Issue 16: the HTML pages, through the response cache like `read_routes` (see `web::routes`).
+        .merge(crate::web::routes(&state))
         .route_layer(from_fn_with_state(state.clone(), metrics::track_requests))
-        .fallback(|| async { ApiError::not_found("no such endpoint; see /docs") })
+        // Issue 16: an HTML 404 for browsers (`Accept: text/html`), problem+json for everything else.
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(|| async {
             ProblemStatus(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -146,7 +171,15 @@ pub fn app(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout.max(Duration::from_millis(1)),
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(telemetry::make_request_span))
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::make_request_span));
+    // Outermost, so preflights are answered before routing (which would say 405 to OPTIONS) and every
+    // response, errors and 304s included, carries the headers a browser needs to read it.
+    match cors {
+        Some(cors) => router
+            .layer(cors)
+            .layer(axum::middleware::from_fn(crate::cors::preflight_no_content)),
+        None => router,
+    }
 }
 
 fn json_text(text: &str) -> Response {

@@ -1,6 +1,6 @@
 //! The audit log on both engines: every write attempt is recorded with actor, subject, address and
 //! outcome; only edit holders read it, only for the names they cover; no secret is ever in it.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use axum::http::{Method, StatusCode};
 use registry_server::auth::Action;

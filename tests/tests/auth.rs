@@ -1,7 +1,7 @@
 //! Namespace authentication (`/v0.1/auth/*`): every exchange against local fakes (a JWKS issuer, a
 //! well-known host, a DNS server over UDP and TCP, a GitHub API) on 127.0.0.1, and the registry
 //! tokens they issue accepted by publish. Nothing here reaches the internet.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

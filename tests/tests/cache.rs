@@ -2,7 +2,7 @@
 //! revalidate with 304, and no write (through this process or, on PostgreSQL, through another replica)
 //! is hidden by a cached response: with strict consistency not even for the milliseconds a notification
 //! takes.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,11 @@
 //! The compatibility gate at publish, on both engines: a breaking version without the major bump is a
 //! 409 carrying the report and stores nothing; accepted versions keep their report; acknowledgements
 //! cover undecidable findings but never provable breaks; surfaces are served and searchable.
-#![allow(clippy::unwrap_used, clippy::too_many_lines)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a panic is the failure report; scenarios read top to bottom"
+)]
 
 use axum::http::{Method, StatusCode};
 use registry_server::auth::Action;

@@ -478,7 +478,10 @@ const HOSTS: [(&str, &str, &str); 3] = [
 
 #[cfg(unix)]
 #[test]
-#[allow(clippy::too_many_lines)] // one flow, step after step, as the acceptance point reads
+#[allow(
+    clippy::too_many_lines,
+    reason = "one flow, step after step, as the acceptance point reads"
+)]
 fn publish_search_show_install_list_uninstall_through_the_binaries() {
     let bins = binaries();
 

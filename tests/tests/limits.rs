@@ -1,6 +1,6 @@
 //! Rate limits on both engines: 429 with Retry-After, per token and per address, write limits shared
 //! by replicas on one database, read limits per replica.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use axum::http::{Method, StatusCode};
 use registry_server::auth::Action;

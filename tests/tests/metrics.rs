@@ -1,6 +1,6 @@
 //! `/metrics` on both engines: route templates (never raw paths), publish outcomes, cache lookups and
 //! pool gauges, in OpenMetrics text.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use axum::http::StatusCode;
 use registry_server::auth::Action;

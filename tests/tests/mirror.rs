@@ -1,7 +1,7 @@
 //! `registry-server mirror`: an upstream (our own server on a loopback socket, SQLite) is mirrored into a
 //! downstream database on each engine, then followed incrementally; interrupted passes resume; failures
 //! name the upstream.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! a loopback socket that speaks the npm, PyPI, NuGet, crates.io and OCI (with the anonymous token flow)
 //! shapes from in-memory fixtures, and serves MCPB bundles at their github.com / gitlab.com paths
 //! (through the download mirror setting). No test reaches the internet.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! Signed provenance at publish: key registration, key-based and keyless (throwaway Sigstore PKI)
 //! bundles, the namespace policy, the registry's policy modes, and what is stored and shown.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! A remote endpoint belongs to one server name (the official registry's rule), on both engines:
 //! another server cannot publish a URL in use; deleting a server's versions releases its URLs.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests: a panic is the failure report")]
 
 use axum::http::StatusCode;
 use registry_server::auth::Action;

@@ -1,0 +1,339 @@
+//! Real-browser checks: headless Chromium (Debian's `chromium` + `chromium-driver`) driven over
+//! WebDriver against a registry served on 127.0.0.1. Skipped, with a message saying so, when either
+//! program is missing. Screenshots go to `target/web-screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use registry_server::config::ServerConfig;
+use registry_server::{AppState, serve};
+use registry_tests::app::TestApp;
+use registry_tests::db::TestDb;
+use serde_json::{Value, json};
+
+use super::fixtures::{WEATHER, seed};
+
+const CHROMIUM: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
+const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
+
+fn find(candidates: &[&str], env: &str) -> Option<PathBuf> {
+    std::env::var_os(env)
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(candidates.iter().map(PathBuf::from))
+        .find(|path| path.is_file())
+}
+
+/// chromedriver on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver(path: &PathBuf) -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    driver
+}
+
+async fn session(
+    driver: &Driver,
+    chromium: &PathBuf,
+    extra_args: &[&str],
+    javascript: bool,
+) -> Client {
+    let mut args = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--window-size=1200,900",
+    ];
+    args.extend_from_slice(extra_args);
+    let mut options = json!({"binary": chromium, "args": args});
+    if !javascript {
+        options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".to_owned(), options);
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a WebDriver session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    );
+    let dir = target.join("web-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+/// Polls `check` (a JS expression returning a boolean) until it holds.
+async fn wait_for(client: &Client, what: &str, check: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = client
+            .execute(&format!("return !!({check});"), vec![])
+            .await
+            .unwrap();
+        if value == Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every resource the page loaded came from `origin`.
+async fn assert_same_origin(client: &Client, origin: &str) {
+    let names = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name)\
+             .concat(performance.getEntriesByType('navigation').map(e => e.name));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let names = names.as_array().cloned().unwrap_or_default();
+    assert!(!names.is_empty());
+    for name in names {
+        let name = name.as_str().unwrap_or_default();
+        assert!(
+            name.starts_with(origin),
+            "a request left the registry: {name}"
+        );
+    }
+    let inline = client
+        .execute(
+            "return document.querySelectorAll('script:not([src]), style, [style]').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(inline, json!(0), "inline script or style");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one browser session walks every page in turn"
+)]
+async fn pages_in_a_real_browser() {
+    let (Some(chromium), Some(chromedriver)) = (
+        find(CHROMIUM, "MCPREG_CHROMIUM"),
+        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
+    ) else {
+        eprintln!(
+            "SKIPPED pages_in_a_real_browser: chromium and chromedriver are not installed \
+             (Debian: apt-get install -y chromium chromium-driver)"
+        );
+        return;
+    };
+    let app = TestApp::new(TestDb::sqlite().await).await;
+    seed(&app).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(app.store.clone(), ServerConfig::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let driver = start_driver(&chromedriver).await;
+
+    // With JavaScript: search by typing, follow a result, open a diff.
+    let client = session(&driver, &chromium, &["--force-color-profile=srgb"], true).await;
+    client.goto(&format!("{origin}/")).await.unwrap();
+    wait_for(&client, "the start page", "document.querySelector('h1')").await;
+    assert_same_origin(&client, &origin).await;
+    screenshot(&client, "home").await;
+
+    client.goto(&format!("{origin}/servers")).await.unwrap();
+    let input = client
+        .find(Locator::Css("form[data-live] input[name=q]"))
+        .await
+        .unwrap();
+    input.send_keys("acme/weath").await.unwrap();
+    wait_for(
+        &client,
+        "results updated in place",
+        "location.search === '?q=acme%2Fweath' && document.querySelector('#results .count').textContent.includes('acme/weath')",
+    )
+    .await;
+    let latency = client
+        .execute(
+            "return Number(document.getElementById('results').dataset.latencyMs);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    eprintln!("search-as-you-type: results {latency} ms after the debounced request started");
+    let copy_visible = client
+        .find(Locator::Css("#results button[data-copy]"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap();
+    assert!(copy_visible, "the script reveals copy buttons");
+    assert_same_origin(&client, &origin).await;
+    screenshot(&client, "search").await;
+
+    let first = client
+        .find(Locator::Css("#results ol.results li h2 a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.attr("href").await.unwrap().as_deref(),
+        Some(format!("/servers/{WEATHER}").as_str())
+    );
+    first.click().await.unwrap();
+    wait_for(&client, "the server page", "document.querySelector('h1') && document.querySelector('h1').textContent === 'Acme Weather'").await;
+    assert_same_origin(&client, &origin).await;
+    screenshot(&client, "server").await;
+
+    let diff = client
+        .find(Locator::Css("a[href*='/diff?from=1.1.0']"))
+        .await
+        .unwrap();
+    diff.click().await.unwrap();
+    wait_for(
+        &client,
+        "the diff page",
+        "document.body.textContent.includes('breaks callers')",
+    )
+    .await;
+    assert_same_origin(&client, &origin).await;
+    screenshot(&client, "diff").await;
+    let light_background = client
+        .execute(
+            "return getComputedStyle(document.body).backgroundColor;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(light_background, json!("rgb(251, 251, 250)"));
+    client.close().await.unwrap();
+
+    // Without JavaScript: the form submits and the server renders the results.
+    let client = session(&driver, &chromium, &[], false).await;
+    client.goto(&format!("{origin}/servers")).await.unwrap();
+    let input = client
+        .find(Locator::Css("form[data-live] input[name=q]"))
+        .await
+        .unwrap();
+    input.send_keys("weather\n").await.unwrap();
+    wait_for(
+        &client,
+        "the submitted search",
+        "location.search.startsWith('?q=weather')",
+    )
+    .await;
+    let text = client
+        .find(Locator::Css("#results .count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("for “weather”"), "{text}");
+    let copy_hidden = !client
+        .find(Locator::Css("#results button[data-copy]"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap();
+    assert!(copy_hidden, "copy buttons stay hidden without the script");
+    let script_ran = client
+        .execute(
+            "return 'latencyMs' in document.getElementById('results').dataset;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        script_ran,
+        json!(false),
+        "the page script must not have run"
+    );
+    screenshot(&client, "search-no-js").await;
+    client.close().await.unwrap();
+
+    // Dark mode follows the system's preference.
+    let client = session(
+        &driver,
+        &chromium,
+        &[
+            "--force-dark-mode",
+            "--blink-settings=preferredColorScheme=0",
+        ],
+        true,
+    )
+    .await;
+    client
+        .goto(&format!("{origin}/servers/{WEATHER}"))
+        .await
+        .unwrap();
+    wait_for(&client, "the server page", "document.querySelector('h1')").await;
+    let dark = client
+        .execute("return [matchMedia('(prefers-color-scheme: dark)').matches, getComputedStyle(document.body).backgroundColor];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(dark, json!([true, "rgb(21, 24, 28)"]));
+    screenshot(&client, "server-dark").await;
+    client.close().await.unwrap();
+
+    drop(driver);
+    let _ = stop.send(());
+    let _ = server.await;
+}
