@@ -279,7 +279,13 @@ async fn interrupted_pass_resumes_and_reapplying_is_idempotent(db: TestDb) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(saved.pass_cursor.as_deref(), Some("io.test/srv-b:1.0.0"));
+    // The upstream's opaque cursor, kept as it sent it (ours: base64url of the `name:version` position).
+    assert_eq!(
+        saved.pass_cursor,
+        Some(registry_server::handlers::servers::encode_cursor(
+            "io.test/srv-b:1.0.0"
+        ))
+    );
     assert_eq!(saved.updated_since, None);
 
     // The next run continues after the saved cursor, not from the start.
