@@ -221,6 +221,11 @@ impl From<StoreError> for ApiError {
                 "key {key_id} is already registered for namespace `{namespace}` (a revoked key cannot be registered again; generate a new one)"
             )),
             StoreError::Unavailable(reason) => Self::Unavailable(reason),
+            // A value the database cannot hold (NUL): the client's input, never a server fault.
+            StoreError::InvalidInput(reason) => Self::Unprocessable {
+                detail: reason.clone(),
+                errors: vec![ErrorItem::at_pointer("", reason)],
+            },
             other => Self::Internal(other.into()),
         }
     }

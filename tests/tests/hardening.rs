@@ -835,6 +835,8 @@ struct Operation {
     path_params: Vec<String>,
     query_params: Vec<String>,
     id: String,
+    /// The operation is one the registry deliberately does not offer (documented 501).
+    not_implemented: bool,
 }
 
 fn operations() -> Vec<Operation> {
@@ -866,6 +868,7 @@ fn operations() -> Vec<Operation> {
                 path_params: params("path"),
                 query_params: params("query"),
                 id: operation["operationId"].as_str().unwrap().to_owned(),
+                not_implemented: operation["responses"].get("501").is_some(),
             });
         }
     }
@@ -922,10 +925,13 @@ async fn no_route_answers_5xx_to_arbitrary_bytes(db: TestDb) {
                 query,
                 text,
             };
-            let (method, uri, body) = build(&operations[case.operation], &case);
+            let operation = &operations[case.operation];
+            let (method, uri, body) = build(operation, &case);
             let answer = handle.block_on(api.send(method.clone(), &uri, Some(&token), body));
+            let documented_501 =
+                operation.not_implemented && answer.status == StatusCode::NOT_IMPLEMENTED;
             prop_assert!(
-                !answer.status.is_server_error(),
+                !answer.status.is_server_error() || documented_501,
                 "{method} {uri} answered {}: {}",
                 answer.status,
                 String::from_utf8_lossy(&answer.body)
