@@ -137,10 +137,18 @@ fragment_urls=()
 for q in "${SEARCHES[@]}"; do fragment_urls+=("$BASE/servers?q=${q:0:3}&fragment=1"); done
 measure "search-as-you-type fragment" "${fragment_urls[@]}"
 frag_p50="$(p50_of_last)"
-stop_server
 
 # 4. As served: through the response cache (hits after the first request).
+echo "For comparison, the API's reads of the same rows (cache off):"
+measure "API detail (latest)" "$BASE/v0.1/servers/$(urlencode "$DETAIL_NAME")/versions/latest"
+api_urls=()
+for q in "${SEARCHES[@]}"; do api_urls+=("$BASE/v0.1/servers?limit=20&version=latest&search=$q"); done
+measure "API search (10 queries)" "${api_urls[@]}"
+stop_server
+
 start_server "$WORK/web-serve-cache.log"
+search_urls=()
+for q in "${SEARCHES[@]}"; do search_urls+=("$BASE/servers?q=$q"); done
 echo "As served (response cache on):"
 measure "server page" "$BASE$SERVER_URL"
 measure "results page (10 queries)" "${search_urls[@]}"
