@@ -405,6 +405,12 @@ impl Client {
         self.json(request, "change the compatibility policy")
     }
 
+    /// Who the token is (`{"tokenId", "permissions"}`); `None` from a registry without the extension.
+    pub fn whoami(&self) -> anyhow::Result<Option<Value>> {
+        let url = self.url(&["v0.1", "x", "dev.mcp-reg", "whoami"]);
+        self.optional(self.authed(self.http.get(url))?, "check the token")
+    }
+
     fn authed(&self, request: RequestBuilder) -> anyhow::Result<RequestBuilder> {
         let token = self.token.as_deref().ok_or_else(|| {
             UserError::new(format!("not logged in to {}", self.base())).with_hint(format!(

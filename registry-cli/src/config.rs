@@ -283,8 +283,12 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Table of `config.toml` that remembers the answer to the offer of a registry found on the LAN.
 pub const LAN_REGISTRY_TABLE: &str = "lan-registry";
-/// Set (non-empty) to never look for a registry on the LAN.
+/// Set (non-empty) to never look for a registry on the LAN, even where the config asks for the offer.
 pub const NO_LAN_OFFER_ENV: &str = "MCP_REG_NO_LAN_OFFER";
+/// Set to `1` to be offered a registry found on the LAN while none is configured (the config's
+/// `[lan-registry] offer = true` does the same). Off by default: browsing sends multicast queries,
+/// traffic the user did not ask for.
+pub const LAN_OFFER_ENV: &str = "MCP_REG_LAN_OFFER";
 
 /// The remembered answer to the LAN registry offer (`[lan-registry]` in `config.toml`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -297,6 +301,8 @@ pub struct LanRegistry {
     pub accepted: Option<bool>,
     /// Unix seconds of the last search that found nothing (searched again a day later).
     pub searched_at: Option<i64>,
+    /// `offer = true`: the user asked to be offered a LAN registry while none is configured.
+    pub offer: bool,
 }
 
 impl LanRegistry {
@@ -314,6 +320,10 @@ impl LanRegistry {
             searched_at: table
                 .get("searched-at")
                 .and_then(toml_edit::Item::as_integer),
+            offer: table
+                .get("offer")
+                .and_then(toml_edit::Item::as_bool)
+                .unwrap_or(false),
         }
     }
 }
@@ -354,7 +364,7 @@ pub fn write_lan_registry(path: &Path, answer: &LanRegistry) -> anyhow::Result<(
     })?;
     let mut table = toml_edit::Table::new();
     table.decor_mut().set_prefix(
-        "\n# A registry found on the LAN (mcp-reg asked once); delete this table to be asked again.\n",
+        "\n# A registry found on the LAN (mcp-reg asked once); delete `accepted` to be asked again.\n",
     );
     if let Some(url) = &answer.url {
         table.insert("url", toml_edit::value(url.as_str()));
@@ -367,6 +377,9 @@ pub fn write_lan_registry(path: &Path, answer: &LanRegistry) -> anyhow::Result<(
     }
     if let Some(at) = answer.searched_at {
         table.insert("searched-at", toml_edit::value(at));
+    }
+    if answer.offer {
+        table.insert("offer", toml_edit::value(true));
     }
     doc.insert(LAN_REGISTRY_TABLE, toml_edit::Item::Table(table));
     if let Some(dir) = path.parent() {
@@ -412,7 +425,7 @@ pub fn disable_lan_offer() {
 }
 
 /// The registry when neither the flag, the environment nor `registry =` names one: an accepted LAN
-/// registry, else (interactive sessions only) the offer of one found on the LAN, else
+/// registry, else (interactive sessions that asked for it) the offer of one found on the LAN, else
 /// [`DEFAULT_REGISTRY`].
 fn unconfigured_registry(doc: Option<&toml_edit::DocumentMut>) -> String {
     let remembered = doc.map(LanRegistry::from_doc).unwrap_or_default();
@@ -421,7 +434,8 @@ fn unconfigured_registry(doc: Option<&toml_edit::DocumentMut>) -> String {
     {
         return url;
     }
-    if remembered.accepted.is_none()
+    if lan_offer_asked(&remembered, std::env::var_os(LAN_OFFER_ENV).as_deref())
+        && remembered.accepted.is_none()
         && !LAN_OFFER_OFF.load(std::sync::atomic::Ordering::Relaxed)
         && std::env::var_os(NO_LAN_OFFER_ENV).is_none_or(|v| v.is_empty())
         && let Some(url) = crate::lan::offer::offer(&remembered)
@@ -431,9 +445,26 @@ fn unconfigured_registry(doc: Option<&toml_edit::DocumentMut>) -> String {
     DEFAULT_REGISTRY.to_owned()
 }
 
+/// Whether the user asked for the LAN registry offer (config `offer = true`, or `MCP_REG_LAN_OFFER=1`).
+fn lan_offer_asked(remembered: &LanRegistry, env: Option<&std::ffi::OsStr>) -> bool {
+    remembered.offer || env.is_some_and(|value| value == "1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lan_is_browsed_only_when_asked() {
+        let unasked = LanRegistry::default();
+        assert!(!lan_offer_asked(&unasked, None));
+        assert!(!lan_offer_asked(&unasked, Some("0".as_ref())));
+        assert!(lan_offer_asked(&unasked, Some("1".as_ref())));
+        let doc: toml_edit::DocumentMut = "[lan-registry]\noffer = true\n".parse().unwrap();
+        assert!(lan_offer_asked(&LanRegistry::from_doc(&doc), None));
+        // With nothing asked, an unconfigured registry is the default one, without browsing.
+        assert_eq!(unconfigured_registry(None), DEFAULT_REGISTRY);
+    }
 
     #[test]
     fn registry_urls_drop_the_api_version() {

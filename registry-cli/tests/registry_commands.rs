@@ -353,8 +353,24 @@ fn credentials_are_stored_privately_and_never_printed() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    // --token works too; an empty token is refused.
-    ok(&user.run(&registry.url, &["login", "--token", "mcpr_other"]));
+    // --token works too, but only for a token the registry knows: a wrong one is not stored.
+    let out = user.run(&registry.url, &["login", "--token", "mcpr_other"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not stored"),
+        "{}",
+        text(&out.stderr)
+    );
+    let kept: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(kept["registries"][&registry.url]["token"], registry.token);
+    let out = user.run(&registry.url, &["login", "--token", &registry.token]);
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("may: publish"),
+        "{}",
+        text(&out.stderr)
+    );
+    // An empty token is refused.
     let out = user
         .cmd(&registry.url)
         .arg("login")

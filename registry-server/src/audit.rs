@@ -123,6 +123,7 @@ fn action_of(method: &Method, path: Option<&MatchedPath>) -> &'static str {
         (&Method::DELETE, p) if p.ends_with("/keys/{keyId}") => "key-revoke",
         (&Method::PUT, p) if p.ends_with("/compat-policy") => "compat-policy-set",
         (&Method::DELETE, p) if p.ends_with("/compat-policy") => "compat-policy-clear",
+        (&Method::DELETE, p) if p.ends_with("/tokens/{tokenId}") => "token-revoke",
         _ => "write",
     }
 }

@@ -94,6 +94,7 @@ pub fn issue_token(
         permissions: serde_json::to_string(permissions)?,
         description,
         created_at: now(),
+        revoked_at: None,
     };
     Ok(IssuedToken { secret, record })
 }
@@ -218,7 +219,9 @@ impl FromRequestParts<AppState> for Publisher {
             .store
             .find_token(&hash_secret(token))
             .await?
-            .ok_or_else(|| ApiError::Unauthorized("Invalid or unknown token".to_owned()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("Invalid, unknown or revoked token".to_owned())
+            })?;
         let permissions: Vec<Permission> =
             serde_json::from_str(&record.permissions).map_err(|err| {
                 anyhow::anyhow!("token {} has unreadable permissions: {err}", record.id)

@@ -77,6 +77,21 @@ enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// List the tokens (never their secrets), revoked ones included, oldest first.
+    List {
+        /// One JSON object per token instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a token: from now on it authenticates nothing, on every replica.
+    Revoke {
+        /// The token's id (`token list`).
+        id: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -182,6 +197,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", issued.secret);
             Ok(())
         }
+        Command::Token(TokenCommand::List { json, database }) => {
+            let store = open_store(&database, true).await?;
+            let tokens = store.tokens().await?;
+            print!("{}", token_listing(&tokens, json)?);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id, database }) => {
+            let store = open_store(&database, true).await?;
+            let Some(token) = store.revoke_token(&id).await? else {
+                anyhow::bail!("no token with id `{id}` (see `registry-server token list`)");
+            };
+            let at = token.revoked_at.map(format_time).unwrap_or_default();
+            eprintln!("token {id} revoked (at {at}); it authenticates nothing from now on");
+            Ok(())
+        }
         Command::Import {
             file,
             database,
@@ -229,4 +259,64 @@ mod tests {
     fn verify_cli() {
         super::Cli::command().debug_assert();
     }
+}
+
+fn format_time(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+/// `token list` output: a table, or one JSON object per line.
+fn token_listing(
+    tokens: &[registry_server::db::TokenRecord],
+    json: bool,
+) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if json {
+        for token in tokens {
+            let permissions: serde_json::Value = serde_json::from_str(&token.permissions)?;
+            let line = serde_json::json!({
+                "id": token.id,
+                "description": token.description,
+                "permissions": permissions,
+                "createdAt": format_time(token.created_at),
+                "revokedAt": token.revoked_at.map(format_time),
+            });
+            writeln!(out, "{line}")?;
+        }
+        return Ok(out);
+    }
+    if tokens.is_empty() {
+        out.push_str("no tokens (create one with `registry-server token create`)\n");
+        return Ok(out);
+    }
+    writeln!(
+        out,
+        "{:<14} {:<22} {:<22} {:<30} GRANTS",
+        "ID", "CREATED", "REVOKED", "DESCRIPTION"
+    )?;
+    for token in tokens {
+        let permissions: Vec<Permission> = serde_json::from_str(&token.permissions)?;
+        let grants = permissions
+            .iter()
+            .map(|p| {
+                let action = match p.action {
+                    Action::Publish => "publish",
+                    Action::Edit => "edit",
+                };
+                format!("{action}:{}", p.resource)
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        writeln!(
+            out,
+            "{:<14} {:<22} {:<22} {:<30} {grants}",
+            token.id,
+            format_time(token.created_at),
+            token.revoked_at.map_or_else(|| "-".to_owned(), format_time),
+            token.description.as_deref().unwrap_or("-"),
+        )?;
+    }
+    Ok(out)
 }

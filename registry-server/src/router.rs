@@ -19,6 +19,7 @@ use crate::audit;
 use crate::cache;
 use crate::handlers::{
     audit as audit_log, auth, compat, compat_policy, health, provenance, publish, servers, status,
+    tokens,
 };
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
@@ -55,6 +56,7 @@ fn write_routes() -> OpenApiRouter<AppState> {
             compat_policy::set_server_compat_policy,
             compat_policy::clear_server_compat_policy
         ))
+        .routes(routes!(tokens::revoke_token))
 }
 
 /// Everything else: neither cached nor invalidating.
@@ -67,6 +69,8 @@ fn other_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(status::delete_version))
         // Per-caller answers: never through the response cache.
         .routes(routes!(audit_log::list_audit_entries))
+        .routes(routes!(tokens::whoami))
+        .routes(routes!(tokens::list_tokens))
         .routes(routes!(health::ping))
         .routes(routes!(health::version))
         .routes(routes!(health::health))

@@ -180,6 +180,41 @@ fn import_token_serve_publish_and_shut_down() {
     );
     assert_eq!(status, 200);
 
+    // Tokens are listed without their secrets and revoked from the command line, while it serves.
+    let listed = run(&["token", "list", "--json"], dir.path());
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert!(
+        !listed.contains(&token) && !listed.contains("sha256"),
+        "{listed}"
+    );
+    assert_eq!(entry["revokedAt"], serde_json::Value::Null);
+    let id = entry["id"].as_str().unwrap().to_owned();
+    let table = run(&["token", "list"], dir.path());
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        table.starts_with("ID ") && table.contains("publish:io.github.alice/*"),
+        "{table}"
+    );
+    let revoked = run(&["token", "revoke", &id], dir.path());
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let (status, _) = http(
+        &running.address,
+        "POST",
+        "/v0.1/publish",
+        Some(&token),
+        &manifest.replace("1.0.0", "1.0.1"),
+    );
+    assert_eq!(status, 401, "a revoked token authenticates nothing");
+    let unknown = run(&["token", "revoke", "nosuchid"], dir.path());
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("token list"));
+
     let exit = running.terminate();
     assert!(exit.success(), "graceful shutdown on SIGTERM: {exit:?}");
 }

@@ -230,13 +230,28 @@ async fn authorization_matrix(db: TestDb) {
 async fn duplicate_versions_conflict(db: TestDb) {
     let app = TestApp::new(db).await;
     let token = app.token(&[(Action::Publish, "*")]).await;
-    app.publish(
-        &token,
-        &manifest("io.github.alice/weather", "1.0.0+build.1"),
-    )
-    .await
-    .ok();
-    for version in ["1.0.0+build.1", "1.0.0+build.2", "1.0.0"] {
+    let first = app
+        .publish(
+            &token,
+            &manifest("io.github.alice/weather", "1.0.0+build.1"),
+        )
+        .await
+        .ok();
+    // The identical manifest again is a retry: 200 with the stored version, nothing new stored.
+    let retried = app
+        .publish(
+            &token,
+            &manifest("io.github.alice/weather", "1.0.0+build.1"),
+        )
+        .await
+        .ok();
+    assert_eq!(retried, first);
+    let mut changed = manifest("io.github.alice/weather", "1.0.0+build.1");
+    changed["description"] = json!("Another description under the same version");
+    app.publish(&token, &changed)
+        .await
+        .problem(StatusCode::CONFLICT);
+    for version in ["1.0.0+build.2", "1.0.0"] {
         let body = app
             .publish(&token, &manifest("io.github.alice/weather", version))
             .await
@@ -614,13 +629,14 @@ async fn all_versions_status(db: TestDb) {
 async fn concurrent_publishes_of_one_version(db: TestDb) {
     let app = Arc::new(TestApp::new(db).await);
     let token = Arc::new(app.token(&[(Action::Publish, "*")]).await);
+    // Fifty different documents under one version: exactly one is stored, the others conflict.
     let tasks: Vec<_> = (0..50)
-        .map(|_| {
+        .map(|i| {
             let (app, token) = (app.clone(), token.clone());
             tokio::spawn(async move {
-                app.publish(&token, &manifest("io.github.race/one", "1.0.0"))
-                    .await
-                    .status
+                let mut body = manifest("io.github.race/one", "1.0.0");
+                body["description"] = json!(format!("Racer {i}"));
+                app.publish(&token, &body).await.status
             })
         })
         .collect();
@@ -650,6 +666,34 @@ async fn concurrent_publishes_of_one_version(db: TestDb) {
         .ok();
     assert_eq!(versions["metadata"]["count"], 1);
     assert_eq!(official(&versions["servers"][0])["isLatest"], true);
+
+    // The same document sent fifty times at once (a client retrying): every answer is the one
+    // stored version.
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(async move {
+                let response = app
+                    .publish(&token, &manifest("io.github.race/two", "1.0.0"))
+                    .await;
+                (response.status, response.json())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert!(answers.iter().all(|(status, _)| *status == StatusCode::OK));
+    assert!(answers.iter().all(|(_, body)| *body == answers[0].1));
+    let versions = app
+        .get(&format!(
+            "/v0.1/servers/{}/versions",
+            encode("io.github.race/two")
+        ))
+        .await
+        .ok();
+    assert_eq!(versions["metadata"]["count"], 1);
 }
 
 static CORPUS: LazyLock<Vec<Value>> = LazyLock::new(|| {

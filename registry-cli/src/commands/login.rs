@@ -137,6 +137,7 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<ExitStatus> {
             )?
         }
     };
+    let grants = check_token(&registry, &token)?;
     let creds = Credentials::open()?;
     match expires_at {
         Some(expires_at) => creds.store_expiring(&registry, &token, expires_at)?,
@@ -151,7 +152,50 @@ pub fn run(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<ExitStatus> {
         ctx.ui.green_err("logged in"),
         creds.path().display()
     ));
+    match grants {
+        Some(grants) => ctx.ui.info(&format!("token {grants}")),
+        None => ctx.ui.info(
+            "the registry cannot say what the token may do (it has no whoami route); it was stored unchecked",
+        ),
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Asks the registry who the token is before it is stored, so a wrong token fails here and not at
+/// the first publish. `Some(description of the grants)`, or `None` when the registry cannot tell.
+fn check_token(registry: &str, token: &str) -> anyhow::Result<Option<String>> {
+    let client = crate::client::Client::new(registry, Some(token.to_owned()))?;
+    let Some(me) = client
+        .whoami()
+        .map_err(|err| match err.downcast::<UserError>() {
+            Ok(refused) => anyhow::Error::from(
+                UserError::new(format!("the token was not stored: {}", refused.message)).with_hint(
+                    "check the token (an operator lists them with `registry-server token list`)",
+                ),
+            ),
+            Err(other) => other,
+        })?
+    else {
+        return Ok(None);
+    };
+    let grants: Vec<String> = me["permissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["action"].as_str().unwrap_or("?"),
+                p["resource"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    let id = me["tokenId"].as_str().unwrap_or("?");
+    Ok(Some(if grants.is_empty() {
+        format!("{id} grants nothing")
+    } else {
+        format!("{id} may: {}", grants.join(", "))
+    }))
 }
 
 fn operator_token(args: &LoginArgs, registry: &str) -> anyhow::Result<String> {

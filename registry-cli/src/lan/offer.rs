@@ -1,7 +1,10 @@
-//! When no registry is configured, an interactive `mcp-reg` looks for one on the LAN (1.5 s) and
-//! offers it once; the answer is kept in `config.toml` (`[lan-registry]`), so it never asks again
-//! (delete the table to be asked again). Non-interactive runs, `MCP_REG_NO_LAN_OFFER=1`, and an
-//! explicit `--registry` / `MCP_REG_REGISTRY` / `registry =` never browse.
+//! Only when the user asked for it (`MCP_REG_LAN_OFFER=1`, or `offer = true` under `[lan-registry]`
+//! in `config.toml`) and no registry is configured, an interactive `mcp-reg` looks for one on the LAN
+//! (1.5 s) and offers it once; the answer is kept in `[lan-registry]`, so it never asks again (delete
+//! `accepted` to be asked again). Otherwise nothing is browsed: multicast queries are traffic the
+//! user did not ask for (`mcp-reg discover` is the explicit way). Non-interactive runs,
+//! `MCP_REG_NO_LAN_OFFER=1`, and an explicit `--registry` / `MCP_REG_REGISTRY` / `registry =` never
+//! browse.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -68,6 +71,7 @@ pub fn offer(remembered: &LanRegistry) -> Option<String> {
     if found.is_empty() {
         let _ = config::remember_lan_registry(&LanRegistry {
             searched_at: Some(now()),
+            offer: remembered.offer,
             ..LanRegistry::default()
         });
         return None;
@@ -109,6 +113,7 @@ pub fn offer(remembered: &LanRegistry) -> Option<String> {
         instance: Some(shown.instance.clone()),
         accepted: Some(chosen.is_some()),
         searched_at: None,
+        offer: remembered.offer,
     };
     if let Err(err) = config::remember_lan_registry(&remembered) {
         eprintln!("warning: cannot remember the answer: {err:#}");
@@ -190,6 +195,7 @@ mod tests {
             instance: Some("mcp-reg on studio".into()),
             accepted: Some(true),
             searched_at: None,
+            offer: true,
         };
         config::write_lan_registry(&path, &answer)?;
         let text = std::fs::read_to_string(&path)?;

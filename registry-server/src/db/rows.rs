@@ -87,7 +87,8 @@ pub(crate) fn signing_key(row: &mut Row) -> Result<SigningKeyRecord, StoreError>
 }
 
 /// The columns of `api_tokens` a [`TokenRecord`] is read from.
-pub(crate) const TOKEN_COLUMNS: &str = "id, secret_sha256, permissions, description, created_at";
+pub(crate) const TOKEN_COLUMNS: &str =
+    "id, secret_sha256, permissions, description, created_at, revoked_at";
 
 pub(crate) fn token(row: &mut Row) -> Result<TokenRecord, StoreError> {
     Ok(TokenRecord {
@@ -96,6 +97,7 @@ pub(crate) fn token(row: &mut Row) -> Result<TokenRecord, StoreError> {
         permissions: row.text(2)?,
         description: row.opt_text(3)?,
         created_at: row.time(4)?,
+        revoked_at: row.opt_time(5)?,
     })
 }
 

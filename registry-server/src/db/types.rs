@@ -291,6 +291,8 @@ pub struct TokenRecord {
     pub permissions: String,
     pub description: Option<String>,
     pub created_at: OffsetDateTime,
+    /// When the token was revoked; a revoked token authenticates nothing.
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// Result of a bulk import.

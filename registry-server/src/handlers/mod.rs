@@ -9,6 +9,7 @@ pub mod provenance;
 pub mod publish;
 pub mod servers;
 pub mod status;
+pub mod tokens;
 
 /// OpenAPI tag of read endpoints.
 pub const TAG_SERVERS: &str = "servers";

@@ -8,6 +8,7 @@ use registry_schema::{Error as SchemaError, Manifest, ServerName};
 use crate::audit::AuditSlot;
 use crate::auth::Publisher;
 use crate::compat;
+use crate::db::StoreError;
 use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
 use crate::extract::RawBody;
 use crate::handlers::TAG_PUBLISH;
@@ -21,7 +22,8 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
 /// The body is a server.json, or `{"server": {…}, "acknowledge": ["<fingerprint>", …], "bundle": {…}}`
 /// where `bundle` is a Sigstore bundle attesting the manifest (verified per the registry's provenance
 /// policy; a failure is a 422 pointing at `/bundle`, and nothing is stored). Versions are
-/// immutable: publishing a version that exists (or one with the same semver precedence) is a 409. A
+/// immutable: publishing a version that exists (or one with the same semver precedence) is a 409,
+/// except that re-sending the identical manifest (same digest) answers 200 with the stored version. A
 /// version whose tool surface or runtime breaks compatibility without the semver bump the break needs
 /// is also a 409, with the compatibility report as extension members. The new version becomes latest
 /// when it is the highest release.
@@ -37,7 +39,7 @@ use crate::views::{ServerResponse, ValidateResponse, ValidationIssue};
         (status = 400, description = "The body is not JSON", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 403, description = "The token may not publish this name", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The version is already published, or breaks compatibility without the bump it needs (the report is in the body)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "Another manifest with this version (or its semver precedence) is already published (re-sending the identical manifest answers 200 with the stored version), or breaks compatibility without the bump it needs (the report is in the body)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 422, description = "The manifest is invalid, a package does not carry its ownership marker (`--verify-packages`), or the provenance bundle does not verify (or is required and missing); `errors[]` lists every problem with its JSON pointer", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "A package registry could not be reached to verify ownership; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json"),
@@ -103,8 +105,19 @@ pub async fn publish_version(
                 .is_ok_and(|report| report.as_deref().is_some_and(compat::accepts_break));
             kept
         })
-        .await
-        .map_err(ApiError::from)?;
+        .await;
+    let gated = match gated {
+        // A retry of a publish that was stored (its answer lost, or a 503 after the commit): the
+        // same document gets the stored version back, so the client's retry is not a conflict.
+        Err(StoreError::Duplicate {
+            identical: Some(stored),
+            ..
+        }) => {
+            audit.action("publish-retried");
+            return Ok(Json(ServerResponse::try_from(*stored)?));
+        }
+        other => other.map_err(ApiError::from)?,
+    };
     let record = gated.map_err(|refusal| ApiError::Incompatible(refusal.0))?;
     if accepted {
         // The audit log says who shipped a break its version number does not announce.

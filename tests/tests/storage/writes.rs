@@ -97,6 +97,7 @@ pub(crate) async fn tokens_round_trip(db: TestDb) {
         permissions: r#"[{"action":"publish","resource":"io.github.alice/*"}]"#.into(),
         description: Some("CI".into()),
         created_at: now(),
+        revoked_at: None,
     };
     store.insert_token(&token).await.unwrap();
     let plain = TokenRecord {
@@ -118,9 +119,28 @@ pub(crate) async fn tokens_round_trip(db: TestDb) {
     // The same secret twice is refused.
     let clash = TokenRecord {
         id: "tok_3".into(),
-        ..token
+        ..token.clone()
     };
     assert!(store.insert_token(&clash).await.is_err());
+
+    // Revoked: listed with the time, found no more; revoking again keeps the first time.
+    let listed: Vec<String> = store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(listed, ["tok_1", "tok_2"]);
+    let revoked = store.revoke_token("tok_1").await.unwrap().unwrap();
+    let at = revoked.revoked_at.expect("a revocation time");
+    assert_eq!(store.find_token(&token.secret_sha256).await.unwrap(), None);
+    let again = store.revoke_token("tok_1").await.unwrap().unwrap();
+    assert_eq!(again.revoked_at, Some(at));
+    assert_eq!(store.revoke_token("tok_nope").await.unwrap(), None);
+    let all = store.tokens().await.unwrap();
+    assert_eq!(all[0].revoked_at, Some(at));
+    assert_eq!(all[1].revoked_at, None);
 }
 
 pub(crate) async fn import_skips_duplicates_and_sets_latest(db: TestDb) {
@@ -262,6 +282,7 @@ pub(crate) async fn text_with_nul_is_invalid_input(db: TestDb) {
         permissions: "[]".into(),
         description: Some("C\0I".into()),
         created_at: now(),
+        revoked_at: None,
     };
     invalid(store.insert_token(&token).await);
     invalid(store.find_token("\0").await.map(drop));

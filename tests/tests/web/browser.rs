@@ -337,3 +337,128 @@ async fn pages_in_a_real_browser() {
     let _ = stop.send(());
     let _ = server.await;
 }
+
+/// A page on `127.0.0.1:<own port>` with no policy of its own: the "other origin" a hosted gallery
+/// (VS Code's, a web IDE's) runs its registry client from.
+async fn other_origin() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let page = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async {
+            axum::response::Html("<!doctype html><title>gallery</title><h1>gallery</h1>")
+        }),
+    );
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, page).await;
+    });
+    (origin, task)
+}
+
+/// The registry on a loopback port with `config`; stopped by sending on the returned channel.
+async fn serve_registry(
+    app: &TestApp,
+    config: ServerConfig,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(app.store.clone(), config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    (origin, stop, server)
+}
+
+/// What a gallery's `fetch` calls see: each request from the other origin, with headers that force a
+/// preflight (`Authorization`, `If-None-Match`, a JSON body), answered as `{status, etag, body}` or
+/// `{error}` when the browser refused to hand over the response.
+const GALLERY_FETCHES: &str = r#"
+const [registry, done] = arguments;
+const call = (path, init) => fetch(registry + path, init)
+  .then(async r => ({status: r.status, etag: r.headers.get('etag'), body: await r.text()}))
+  .catch(e => ({error: String(e)}));
+Promise.all([
+  call('/v0.1/servers?limit=1', {headers: {'If-None-Match': '"stale"'}}),
+  call('/v0.1/validate', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}),
+  call('/v0.1/servers/' + encodeURIComponent('io.github.acme/weather') + '/status', {
+    method: 'PATCH',
+    headers: {'Authorization': 'Bearer not-a-token', 'Content-Type': 'application/json'},
+    body: '{"status":"deprecated"}',
+  }),
+]).then(done);
+"#;
+
+/// Issue 14: a registry client running in a browser page of another origin (VS Code's gallery) reads
+/// the API, including preflighted writes and their errors; with CORS off the browser refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gallery_on_another_origin_reads_the_api() {
+    let (Some(chromium), Some(chromedriver)) = (
+        find(CHROMIUM, "MCPREG_CHROMIUM"),
+        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
+    ) else {
+        eprintln!(
+            "SKIPPED a_gallery_on_another_origin_reads_the_api: chromium and chromedriver are \
+             not installed (Debian: apt-get install -y chromium chromium-driver)"
+        );
+        return;
+    };
+    let app = TestApp::new(TestDb::sqlite().await).await;
+    seed(&app).await;
+    let (gallery, gallery_task) = other_origin().await;
+    let (registry, stop, server) = serve_registry(&app, ServerConfig::default()).await;
+    let (closed, stop_closed, closed_server) = serve_registry(
+        &app,
+        ServerConfig {
+            cors: registry_server::cors::CorsOrigins::Disabled,
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let driver = start_driver(&chromedriver).await;
+    let client = session(&driver, &chromium, &[], true).await;
+    client.goto(&format!("{gallery}/")).await.unwrap();
+    wait_for(&client, "the gallery page", "document.querySelector('h1')").await;
+
+    let open = client
+        .execute_async(GALLERY_FETCHES, vec![json!(registry)])
+        .await
+        .unwrap();
+    let [list, validate, status] = [&open[0], &open[1], &open[2]];
+    assert_eq!(list["status"], json!(200), "{list}");
+    assert!(
+        list["etag"].as_str().is_some_and(|etag| !etag.is_empty()),
+        "the ETag is exposed to the page: {list}"
+    );
+    let body: Value = serde_json::from_str(list["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["servers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(validate["status"], json!(200), "{validate}");
+    let verdict: Value = serde_json::from_str(validate["body"].as_str().unwrap()).unwrap();
+    assert_eq!(verdict["valid"], json!(false), "the page reads the verdict");
+    assert_eq!(status["status"], json!(401), "{status}");
+
+    let refused = client
+        .execute_async(GALLERY_FETCHES, vec![json!(closed)])
+        .await
+        .unwrap();
+    for call in refused.as_array().unwrap() {
+        assert!(
+            call["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("TypeError")),
+            "with CORS off the browser must refuse: {call}"
+        );
+    }
+    client.close().await.unwrap();
+
+    drop(driver);
+    let _ = stop.send(());
+    let _ = stop_closed.send(());
+    let _ = server.await;
+    let _ = closed_server.await;
+    gallery_task.abort();
+}
