@@ -269,6 +269,13 @@ impl Client {
         self.optional(self.http.get(url), "fetch the compatibility report")
     }
 
+    /// The security review the registry stored with a version; `None` when the version does not exist
+    /// or the registry lacks the extension.
+    pub fn review(&self, name: &str, version: &str) -> anyhow::Result<Option<Value>> {
+        let url = self.version_url(name, version, &["review"]);
+        self.optional(self.http.get(url), "fetch the security review")
+    }
+
     /// A version's provenance (`status`, `summary`, `bundle`); `None` when the version does not exist.
     pub fn provenance(&self, name: &str, version: &str) -> anyhow::Result<Option<Value>> {
         let url = self.version_url(name, version, &["provenance"]);

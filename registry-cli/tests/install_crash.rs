@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used)]
 //! Crash safety of config writes. A child process (this test binary re-run as `crash_child`) installs
 //! and uninstalls in a loop while the parent kills it with SIGKILL at random moments; after every kill
-//! the host file must parse and equal the old or the new content exactly. A second test aborts the
-//! child between the temp write and the rename through the debug-build failure hook.
+//! the host file must parse and equal the old or the new content exactly, and once the interrupted
+//! change is recovered the install record agrees with the file (no entry stuck between the two). A
+//! second test aborts the child between the temp write and the rename through the debug-build failure
+//! hook; a third runs eight processes installing into one file at once.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use registry_cli::install::atomic::{self, test_hooks};
 use registry_cli::install::{
     Host, HostEnv, InstallError, InstallOptions, Platform, RecordStore, Scope, install,
-    plan_install, plan_uninstall, uninstall, yaml,
+    plan_install, plan_uninstall, recover, uninstall, yaml,
 };
 use registry_schema::ServerJson;
 use serde_json::json;
@@ -45,17 +47,38 @@ fn forced() -> InstallOptions {
     }
 }
 
-/// The child: install and uninstall for ever (until killed). A no-op in a normal test run.
+/// The child: install and uninstall for ever (until killed), without `force`: an entry a killed
+/// predecessor left half-done must be repaired, not refused. A no-op in a normal test run.
 #[test]
 fn crash_child() {
     let Some(dir) = std::env::var_os(CHILD_DIR) else {
         return;
     };
     let (env, records) = machine(Path::new(&dir));
+    let plain = InstallOptions::default();
     loop {
-        install(&server(), HOST, Scope::User, &env, &forced(), &records).unwrap();
-        uninstall(HOST, Scope::User, &env, "weather", true, &records).unwrap();
+        install(&server(), HOST, Scope::User, &env, &plain, &records).unwrap();
+        uninstall(HOST, Scope::User, &env, "weather", false, &records).unwrap();
     }
+}
+
+/// Set in a concurrent child's environment: `<machine dir>|<entry name>`.
+const CONCURRENT_CHILD: &str = "MCP_REG_CONCURRENT_CHILD";
+
+/// A concurrent child: installs one entry of its own into the shared host file. A no-op normally.
+#[test]
+fn concurrent_child() {
+    let Some(spec) = std::env::var_os(CONCURRENT_CHILD) else {
+        return;
+    };
+    let spec = spec.to_string_lossy().into_owned();
+    let (dir, entry) = spec.split_once('|').unwrap();
+    let (env, records) = machine(Path::new(dir));
+    let opts = InstallOptions {
+        entry_name: Some(entry.to_owned()),
+        ..InstallOptions::default()
+    };
+    install(&server(), HOST, Scope::User, &env, &opts, &records).unwrap();
 }
 
 fn spawn_child(dir: &Path, fail: Option<&str>) -> std::process::Child {
@@ -125,30 +148,43 @@ fn killed_at_random_moments_the_file_is_always_old_or_new() {
         seed ^= seed << 5;
         seed
     };
-    let (mut saw_before, mut saw_after) = (0, 0);
-    for _ in 0..50 {
+    let (env, records) = machine(dir.path());
+    let (mut saw_before, mut saw_after, mut repaired) = (0, 0, 0);
+    for _ in 0..100 {
         let mut child = spawn_child(dir.path(), None);
         std::thread::sleep(Duration::from_millis(20 + u64::from(random() % 130)));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child stopped by itself: a refused install or uninstall (a stuck entry)"
+        );
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        if check_host_file(&path, &after) {
+        let in_file = check_host_file(&path, &after);
+        if in_file {
             saw_after += 1;
         } else {
             saw_before += 1;
         }
-        let record = fs::read(dir.path().join("data/installed.json"));
-        if let Ok(bytes) = record {
-            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();
+        // What the next run does first: finish or drop the interrupted change. Then the record and
+        // the file agree.
+        if recover(&records).unwrap().is_some() {
+            repaired += 1;
         }
+        let recorded = records.find(&path, "weather").unwrap().is_some();
+        assert_eq!(
+            recorded, in_file,
+            "record and host file disagree after recovery"
+        );
         assert!(atomic::backups(&path).len() <= atomic::KEEP_BACKUPS + 1);
     }
-    eprintln!("after kills: {saw_before} old, {saw_after} new");
-    assert!(saw_before + saw_after == 50);
+    eprintln!(
+        "after kills: {saw_before} old, {saw_after} new, {repaired} interrupted changes recovered"
+    );
+    assert!(saw_before + saw_after == 100);
     // The child did write (the file was seen changed at least once, or backups exist).
     assert!(saw_after > 0 || !atomic::backups(&path).is_empty());
     // The next successful write removes temp files the killed processes left (uninstall first, so a
     // write happens whichever content the last kill left).
-    let (env, records) = machine(dir.path());
     uninstall(HOST, Scope::User, &env, "weather", true, &records).ok();
     install(&server(), HOST, Scope::User, &env, &forced(), &records).unwrap();
     if Path::new("/proc/self").exists() {
@@ -199,4 +235,49 @@ fn a_crash_between_temp_write_and_rename_leaves_the_old_file() {
     assert_eq!(names(&path), listed);
     plan.apply(&records).unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), BEFORE);
+}
+
+/// Eight processes install eight entries into one host file at once: all succeed, and the file and
+/// the record hold all eight.
+#[cfg(unix)]
+#[test]
+fn concurrent_installs_into_one_file_keep_every_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = setup(dir.path());
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "concurrent_child", "--test-threads=1", "--quiet"])
+                .env(
+                    CONCURRENT_CHILD,
+                    format!("{}|weather-{i}", dir.path().display()),
+                )
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = fs::read_to_string(&path).unwrap();
+    let (_, records) = machine(dir.path());
+    for i in 0..8 {
+        let entry = format!("weather-{i}");
+        assert!(
+            text.contains(&format!("name: \"{entry}\"\n")),
+            "{entry} lost:\n{text}"
+        );
+        assert!(
+            records.find(&path, &entry).unwrap().is_some(),
+            "{entry} unrecorded"
+        );
+    }
+    assert!(text.contains("# mine"), "the user's comment survives");
 }

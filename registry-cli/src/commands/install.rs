@@ -18,6 +18,7 @@ use crate::install::{
 use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
 use crate::resolve::{self, Ask};
 use crate::{ExitStatus, UserError};
+use registry_schema::review::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ScopeArg {
@@ -78,6 +79,10 @@ pub struct InstallArgs {
     /// (A signed version whose provenance does not verify is never installed.)
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Install even though the security review of what the server tells the model found a
+    /// high-severity problem (`--yes` does not override that).
+    #[arg(long)]
+    pub allow_risk: bool,
     /// A Sigstore trusted_root.json to trust besides the public-good root (repeatable).
     #[arg(long = "trusted-root", value_name = "FILE")]
     pub trusted_roots: Vec<PathBuf>,
@@ -117,6 +122,7 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     ctx.ui
         .debug(&format!("resolved `{query}` to {name} {version}"));
     let signed = check_provenance(ctx, &client, &response, args)?;
+    check_review(ctx, &response, args.allow_risk)?;
 
     let scope = Scope::from(args.scope);
     let project = if scope == Scope::Project {
@@ -201,16 +207,18 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
                 continue;
             }
         }
-        let applied = match plan.apply(&records) {
-            Err(InstallError::ConcurrentModification { .. }) => {
-                // Another program saved the file meanwhile: plan against its new content, once.
-                plan = install::plan_install(&server, host, scope, &env, &opts, &records)
-                    .map_err(|err| with_host(host, install_error(err)))?;
-                plan.apply(&records)
+        let mut applied = plan.apply(&records);
+        // Another program (or mcp-reg process) saved the file meanwhile: plan against its new
+        // content and apply again; mcp-reg processes apply one at a time, so this ends.
+        for _ in 1..install::ATTEMPTS {
+            if !matches!(applied, Err(InstallError::ConcurrentModification { .. })) {
+                break;
             }
-            other => other,
+            plan = install::plan_install(&server, host, scope, &env, &opts, &records)
+                .map_err(|err| with_host(host, install_error(err)))?;
+            applied = plan.apply(&records);
         }
-        .map_err(|err| with_host(host, install_error(err)))?;
+        let applied = applied.map_err(|err| with_host(host, install_error(err)))?;
         ctx.ui.info(&format!(
             "{} {name} {version} into {} ({}{})",
             ctx.ui.green_err(if applied.changed {
@@ -305,6 +313,35 @@ fn check_provenance(
             Ok(None)
         }
     }
+}
+
+/// Reviews what the server tells the model (its descriptions and the tool surface it carries), here,
+/// so the registry's word is not needed: medium and high findings are shown, and a high one stops the
+/// install unless `allow_risk`.
+fn check_review(ctx: &Ctx, response: &ServerResponse, allow_risk: bool) -> anyhow::Result<()> {
+    let review = registry_schema::review::review_manifest_value(&response.server);
+    let (name, version) = (response.name(), response.version());
+    if !review.reaches(Severity::Medium) {
+        ctx.ui.debug(&format!(
+            "security review of {name} {version}: {}",
+            crate::commands::review::summary(&review)
+        ));
+        return Ok(());
+    }
+    ctx.ui.warn(&format!(
+        "the security review of {name} {version} found problems in what it tells the model:"
+    ));
+    eprint!("{}", crate::commands::review::render_text(&review));
+    if review.reaches(Severity::High) && !allow_risk {
+        return Err(UserError::new(format!(
+            "not installing {name} {version}: the security review found a high-severity problem"
+        ))
+        .with_hint(
+            "read the findings above (docs/security-review.md explains each rule); pass --allow-risk to install it anyway",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn manifest_digest(response: &ServerResponse) -> Option<String> {

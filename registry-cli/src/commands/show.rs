@@ -284,6 +284,33 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
         );
     }
 
+    // The registry's stored review when it keeps one, else the same review made here.
+    let (review, source) = match client.review(&name, &exact).ok().flatten() {
+        Some(value) => match registry_schema::review::Review::deserialize(&value) {
+            Ok(review) => (review, "the registry's review"),
+            Err(_) => (
+                registry_schema::review::review_manifest_value(&response.server),
+                "reviewed here",
+            ),
+        },
+        None => (
+            registry_schema::review::review_manifest_value(&response.server),
+            "reviewed here",
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "\n{}: {} {}",
+        ctx.ui.bold("Security review"),
+        crate::commands::review::summary(&review),
+        ctx.ui.dim(&format!("({source})"))
+    );
+    if !review.findings.is_empty() {
+        for line in crate::commands::review::render_text(&review).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;

@@ -35,6 +35,9 @@ pub struct UpgradeArgs {
     /// Write secrets in plain text into hosts that cannot reference them.
     #[arg(long)]
     pub allow_plaintext_secrets: bool,
+    /// Upgrade even though the security review of the new version found a high-severity problem.
+    #[arg(long)]
+    pub allow_risk: bool,
 }
 
 #[allow(clippy::too_many_lines)] // one linear flow: find, compare, ask, re-install
@@ -174,6 +177,7 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
             allow_plaintext_secrets: args.allow_plaintext_secrets,
             // The new version is verified like any install, under the user's policy.
             allow_unsigned: false,
+            allow_risk: args.allow_risk,
             trusted_roots: Vec::new(),
             output: JsonFlag { json: false },
         };

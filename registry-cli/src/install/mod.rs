@@ -17,6 +17,7 @@ pub mod launch;
 pub mod record;
 pub mod render;
 pub mod toml;
+mod txn;
 pub mod yaml;
 
 use std::io;
@@ -133,11 +134,8 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-enum RecordChange {
-    Upsert(Box<InstallRecord>),
-    Remove,
-}
+use txn::RecordChange;
+pub use txn::{Recovered, recover};
 
 /// The outcome of [`Plan::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,7 +182,13 @@ impl Plan {
     /// Writes the file (atomic, with a timestamped backup of the previous content) and updates the install
     /// record. Fails with [`InstallError::ConcurrentModification`], writing nothing, if the file changed
     /// since the plan was made (checked again right before the rename).
+    ///
+    /// Runs as a transaction (see [`txn`]): under the install lock, after finishing any change an
+    /// interrupted process left, with an intent written before the file so an interruption at any
+    /// point leaves a state the next run repairs.
     pub fn apply(&self, records: &RecordStore) -> Result<Applied, InstallError> {
+        let _locked = txn::lock(records)?;
+        txn::recover_locked(records)?;
         let current = read_config(&self.path)?;
         if current != self.original {
             return Err(InstallError::ConcurrentModification {
@@ -192,20 +196,24 @@ impl Plan {
             });
         }
         let changed = self.changes_file();
-        let backup = if changed {
-            atomic::replace_if(
-                &self.path,
-                self.new_text.as_bytes(),
-                self.original.is_some(),
-                self.original.as_deref().map(str::as_bytes),
-            )?
-        } else {
-            None
-        };
-        match &self.record {
-            RecordChange::Upsert(record) => records.upsert((**record).clone())?,
-            RecordChange::Remove => records.remove(&self.path, &self.entry_name)?,
-        }
+        let backup = txn::apply(
+            records,
+            &self.path,
+            &self.entry_name,
+            &self.new_text,
+            &self.record,
+            || {
+                if !changed {
+                    return Ok(None);
+                }
+                atomic::replace_if(
+                    &self.path,
+                    self.new_text.as_bytes(),
+                    self.original.is_some(),
+                    self.original.as_deref().map(str::as_bytes),
+                )
+            },
+        )?;
         Ok(Applied {
             path: self.path.clone(),
             backup,
@@ -215,7 +223,7 @@ impl Plan {
 }
 
 /// Plans and applies an install; when the file changes between reading and writing (another program
-/// saved it), plans once more against the new content before giving up.
+/// or mcp-reg process saved it), plans again against the new content, a few times, before giving up.
 pub fn install(
     server: &ServerJson,
     host: Host,
@@ -224,14 +232,14 @@ pub fn install(
     opts: &InstallOptions,
     records: &RecordStore,
 ) -> Result<(Plan, Applied), InstallError> {
-    retry_once(|| {
+    retry_on_conflict(|| {
         let plan = plan_install(server, host, scope, env, opts, records)?;
         let applied = plan.apply(records)?;
         Ok((plan, applied))
     })
 }
 
-/// [`plan_uninstall`] + [`Plan::apply`], with the same single retry as [`install`].
+/// [`plan_uninstall`] + [`Plan::apply`], with the same retries as [`install`].
 pub fn uninstall(
     host: Host,
     scope: Scope,
@@ -240,17 +248,26 @@ pub fn uninstall(
     force: bool,
     records: &RecordStore,
 ) -> Result<(Plan, Applied), InstallError> {
-    retry_once(|| {
+    retry_on_conflict(|| {
         let plan = plan_uninstall(host, scope, env, name, force, records)?;
         let applied = plan.apply(records)?;
         Ok((plan, applied))
     })
 }
 
-fn retry_once<T>(mut attempt: impl FnMut() -> Result<T, InstallError>) -> Result<T, InstallError> {
-    match attempt() {
-        Err(InstallError::ConcurrentModification { .. }) => attempt(),
-        other => other,
+/// How often a change is planned again when the file changed under it: other mcp-reg processes
+/// apply one at a time, so each attempt waits for at most the ones ahead of it.
+pub const ATTEMPTS: usize = 16;
+
+fn retry_on_conflict<T>(
+    mut attempt: impl FnMut() -> Result<T, InstallError>,
+) -> Result<T, InstallError> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(InstallError::ConcurrentModification { .. }) if tries < ATTEMPTS => tries += 1,
+            other => return other,
+        }
     }
 }
 
@@ -368,6 +385,7 @@ pub fn plan_install(
     opts: &InstallOptions,
     records: &RecordStore,
 ) -> Result<Plan, InstallError> {
+    recover(records)?;
     let profile = host.profile();
     let path = config_path(host, scope, env)?;
     let name = opts
@@ -424,7 +442,9 @@ pub fn plan_install(
         path,
         original,
         new_text,
-        record: RecordChange::Upsert(Box::new(record)),
+        record: RecordChange::Upsert {
+            record: Box::new(record),
+        },
         resolved: Some(resolved),
         env_to_set: entry.env_to_set,
         plaintext_secrets: entry.plaintext_secrets,
@@ -530,6 +550,7 @@ pub fn plan_uninstall(
     force: bool,
     records: &RecordStore,
 ) -> Result<Plan, InstallError> {
+    recover(records)?;
     let profile = host.profile();
     let path = config_path(host, scope, env)?;
     let original = read_config(&path)?;
@@ -764,12 +785,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_concurrent_change_is_retried_once() {
+    fn a_concurrent_change_is_retried_a_bounded_number_of_times() {
         let concurrent = || InstallError::ConcurrentModification {
             path: PathBuf::from("c.json"),
         };
         let mut calls = 0;
-        let result = retry_once(|| {
+        let result = retry_on_conflict(|| {
             calls += 1;
             if calls == 1 {
                 Err(concurrent())
@@ -779,7 +800,7 @@ mod tests {
         });
         assert!(matches!(result, Ok(2)));
         let mut calls = 0;
-        let result: Result<(), _> = retry_once(|| {
+        let result: Result<(), _> = retry_on_conflict(|| {
             calls += 1;
             Err(concurrent())
         });
@@ -787,9 +808,9 @@ mod tests {
             result,
             Err(InstallError::ConcurrentModification { .. })
         ));
-        assert_eq!(calls, 2);
+        assert_eq!(calls, ATTEMPTS);
         let mut calls = 0;
-        let result: Result<(), _> = retry_once(|| {
+        let result: Result<(), _> = retry_on_conflict(|| {
             calls += 1;
             Err(InstallError::NoHome)
         });

@@ -19,8 +19,14 @@
 //! - Anything the checker cannot prove (a changed regex, an overlapping `oneOf` branch, `not`,
 //!   cyclic `$ref`s, an exceeded budget) is *undecidable*: it counts as major and is listed, with its
 //!   reason, in [`Report::undecided`]. A publisher may [acknowledge](Report::acknowledge) it.
-//! - Text the model reads (descriptions, server instructions, prompt text) is a patch-level change
-//!   flagged [`Flag::SecurityReview`]: it is the rug-pull vector.
+//! - Every change of a string the model reads is flagged [`Flag::SecurityReview`] (the rug-pull
+//!   vector): tool, prompt and resource names, titles and descriptions; every string inside
+//!   `inputSchema`/`outputSchema` (`description`, `title`, `examples`, `default`, `$comment`,
+//!   `enum`, `const`, `pattern`, property names added); annotations, `annotations.title`
+//!   included; prompt arguments; server `instructions`; and new required parameters (a break *and*
+//!   something to read). Text-only changes are patch-level.
+//! - Both sides are also [reviewed](crate::review::review); what the new side newly triggers joins
+//!   the report as `review-<rule>` findings (level `none`: no bump, a warning for the upgrader).
 //!
 //! # Where the surface of a `server.json` lives
 //!
@@ -42,14 +48,17 @@
 //!
 //! `input-/output-schema-undecidable` (cyclic or non-local `$ref`, exceeded budget),
 //! `input-/output-keyword-changed` (also for `$dynamicRef`/`$anchor`/nested `$id`), `output-map-widened`,
-//! `output-keyword-added/-removed`, `prompt-meta-changed` (unmodelled prompt keys), and
+//! `output-keyword-added/-removed`, `prompt-meta-changed` (unmodelled prompt keys),
 //! `protocol-version-changed` (patch + behaviour flag: a capture holds only the negotiated version,
 //! so dropped support cannot be proved; `protocol-version-dropped/-added` apply when a surface lists
-//! `supportedProtocolVersions`).
+//! `supportedProtocolVersions`), `tool-name-duplicated` (a name listed twice, first in this
+//! version: patch for identical copies, minor for a new name, major for a published one) and
+//! `review-<rule>` (a [review rule](crate::review::RULES) newly triggered; level `none`).
 
 mod manifest;
 mod render;
 mod schema;
+mod security;
 mod surface;
 mod version;
 
@@ -350,7 +359,10 @@ impl Sink {
 
 /// Compares two versions of a server and returns every change, unversioned (see [`Report`]).
 ///
-/// Surfaces are compared when both sides have one, manifests when both sides have one.
+/// Surfaces are compared when both sides have one, manifests when both sides have one. Both sides
+/// are also [reviewed](crate::review::review) once each: every review finding the new side
+/// triggers and the old one did not becomes a `review-<rule>` finding of level `none`, flagged
+/// `security-review` (a warning for the person upgrading; it requires no bump).
 pub fn check(old: Side<'_>, new: Side<'_>) -> Report {
     let mut sink = Sink::default();
     if let (Some(old), Some(new)) = (old.surface, new.surface) {
@@ -359,6 +371,7 @@ pub fn check(old: Side<'_>, new: Side<'_>) -> Report {
     if let (Some(old), Some(new)) = (old.manifest, new.manifest) {
         manifest::compare(old, new, &mut sink);
     }
+    security::compare(old, new, &mut sink);
     Report::from_sink(sink)
 }
 

@@ -32,6 +32,17 @@ fn summary(report: &Report) -> String {
         let _ = write!(line, ", {} undecidable", report.undecided.len());
     }
     line.push(')');
+    let reviewed = report
+        .findings
+        .iter()
+        .filter(|f| f.id.starts_with("review-"))
+        .count();
+    if reviewed > 0 {
+        let _ = write!(
+            line,
+            "\nsecurity review: {reviewed} finding(s) newly triggered by this version (no bump required; read them)"
+        );
+    }
     if let (Some(base), Some(new), Some(actual)) = (
         &report.baseline_version,
         &report.new_version,

@@ -36,6 +36,10 @@ const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
 type Obj = Map<String, Value>;
 
+/// Flags of a change to a string the model reads: descriptions, titles, `examples`, `default`,
+/// `enum`, `const`, `pattern`, property names.
+const REVIEW: &[Flag] = &[Flag::SecurityReview];
+
 /// What a change does to the set of accepted values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Effect {
@@ -184,9 +188,27 @@ impl Differ<'_, '_> {
         new: Option<&Value>,
         message: String,
     ) {
+        self.flagged_effect(suffix, effect, &[], pointer, old, new, message);
+    }
+
+    /// [`Self::effect`] with flags (e.g. [`Flag::SecurityReview`] for model-facing strings).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the parts of a finding that vary per schema keyword; the rest come from `self`"
+    )]
+    fn flagged_effect(
+        &mut self,
+        suffix: &str,
+        effect: Effect,
+        flags: &[Flag],
+        pointer: String,
+        old: Option<&Value>,
+        new: Option<&Value>,
+        message: String,
+    ) {
         let id = self.id(suffix);
         let level = self.level(effect);
-        self.emit(id, level, &[], pointer, old, new, message);
+        self.emit(id, level, flags, pointer, old, new, message);
     }
 
     fn node(&mut self, old: &Value, new: &Value, ptr: &str, depth: usize) {

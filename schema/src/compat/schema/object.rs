@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::read::{Additional, additional, closed_unevaluated, required_of};
-use super::{Differ, Effect, Obj};
+use super::{Differ, Effect, Obj, REVIEW};
 use crate::compat::{Bump, Direction, Flag, child};
 
 impl Differ<'_, '_> {
@@ -78,9 +78,12 @@ impl Differ<'_, '_> {
                         } else {
                             Effect::Widens
                         };
-                        self.effect(
+                        // An input parameter the model must now fill in is a harvesting lever.
+                        let flags = if input && rn { REVIEW } else { &[] };
+                        self.flagged_effect(
                             suffix,
                             effect,
+                            flags,
                             pointer.clone(),
                             Some(&Value::Bool(ro)),
                             Some(&Value::Bool(rn)),
@@ -99,9 +102,10 @@ impl Differ<'_, '_> {
                         // Map-like object: the key was data before; compare value schemas.
                         self.node(map_schema, new_schema.unwrap_or(&any), &pointer, depth + 1);
                         if input && rn {
-                            self.effect(
+                            self.flagged_effect(
                                 "required-property-added",
                                 Effect::Narrows,
+                                REVIEW,
                                 pointer,
                                 None,
                                 new_schema,
@@ -121,9 +125,10 @@ impl Differ<'_, '_> {
                             } else {
                                 ("required-property-added", "")
                             };
-                            self.effect(
+                            self.flagged_effect(
                                 suffix,
                                 Effect::Narrows,
+                                REVIEW,
                                 pointer,
                                 None,
                                 new_schema,
@@ -133,7 +138,7 @@ impl Differ<'_, '_> {
                             self.emit(
                                 self.id("optional-property-added"),
                                 Bump::Minor,
-                                &[Flag::SecurityReview],
+                                REVIEW,
                                 pointer,
                                 None,
                                 new_schema,
@@ -144,7 +149,7 @@ impl Differ<'_, '_> {
                         self.emit(
                             self.id("property-added-closed"),
                             Bump::Major,
-                            &[],
+                            REVIEW,
                             pointer,
                             None,
                             new_schema,
@@ -156,7 +161,7 @@ impl Differ<'_, '_> {
                         self.emit(
                             self.id("property-added"),
                             Bump::Minor,
-                            &[],
+                            REVIEW,
                             pointer,
                             None,
                             new_schema,

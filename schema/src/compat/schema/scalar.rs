@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::read::{covers, describe_types, enum_of, list, number, show, types_of, types_value};
-use super::{Differ, Effect, MAX_EXACT, Obj};
+use super::{Differ, Effect, MAX_EXACT, Obj, REVIEW};
 use crate::compat::{Bump, Direction, Finding, Flag, child};
 
 impl Differ<'_, '_> {
@@ -52,17 +52,19 @@ impl Differ<'_, '_> {
         let pointer = child(ptr, "enum");
         match (old_enum, new_enum) {
             (None, None) => {}
-            (None, Some(values)) => self.effect(
+            (None, Some(values)) => self.flagged_effect(
                 "became-enum",
                 Effect::Narrows,
+                REVIEW,
                 pointer,
                 None,
                 Some(&Value::Array(values.to_vec())),
                 "values are now restricted to an enum".to_owned(),
             ),
-            (Some(values), None) => self.effect(
+            (Some(values), None) => self.flagged_effect(
                 "enum-removed",
                 Effect::Widens,
+                REVIEW,
                 pointer,
                 Some(&Value::Array(values.to_vec())),
                 None,
@@ -83,7 +85,7 @@ impl Differ<'_, '_> {
                     self.emit(
                         id,
                         level,
-                        &[],
+                        REVIEW,
                         pointer.clone(),
                         None,
                         Some(&Value::Array(added)),
@@ -92,9 +94,10 @@ impl Differ<'_, '_> {
                 }
                 if !removed.is_empty() {
                     let message = format!("enum value(s) {} removed", list(&removed));
-                    self.effect(
+                    self.flagged_effect(
                         "enum-value-removed",
                         Effect::Narrows,
+                        REVIEW,
                         pointer,
                         Some(&Value::Array(removed)),
                         None,
@@ -121,7 +124,15 @@ impl Differ<'_, '_> {
             (Direction::Output, Effect::Widens) => "bound-loosened",
             _ => "const-changed",
         };
-        self.effect(suffix, effect, pointer, o, n, format!("`const` {what}"));
+        self.flagged_effect(
+            suffix,
+            effect,
+            REVIEW,
+            pointer,
+            o,
+            n,
+            format!("`const` {what}"),
+        );
     }
 
     pub(super) fn bounds(&mut self, old: &Obj, new: &Obj, ptr: &str) {
@@ -275,9 +286,10 @@ impl Differ<'_, '_> {
             } else {
                 "pattern-added"
             };
-            self.effect(
+            self.flagged_effect(
                 suffix,
                 Effect::Narrows,
+                REVIEW,
                 pointer,
                 o,
                 n,
@@ -289,9 +301,10 @@ impl Differ<'_, '_> {
             } else {
                 "pattern-removed"
             };
-            self.effect(
+            self.flagged_effect(
                 suffix,
                 Effect::Widens,
+                REVIEW,
                 pointer,
                 o,
                 n,
@@ -300,6 +313,9 @@ impl Differ<'_, '_> {
         } else {
             let id = self.id("pattern-changed");
             self.undecidable(id, "pattern", pointer, o, n, "regex inclusion not decided");
+            if let Some(finding) = self.sink.findings.last_mut() {
+                finding.flags.push(Flag::SecurityReview);
+            }
         }
     }
 
@@ -354,18 +370,17 @@ impl Differ<'_, '_> {
             let pointer = child(ptr, keyword);
             let input = self.dir == Direction::Input;
             let (id, level, flags): (String, Bump, &[Flag]) = match keyword {
-                "description" => (
-                    self.id("annotation-changed"),
-                    Bump::Patch,
-                    &[Flag::SecurityReview],
-                ),
                 "default" if input => (
                     self.id("default-changed"),
                     Bump::Minor,
-                    &[Flag::BehaviourChange],
+                    &[Flag::SecurityReview, Flag::BehaviourChange],
                 ),
                 "deprecated" if input && n == Some(&Value::Bool(true)) => {
                     (self.id("property-deprecated"), Bump::Minor, &[])
+                }
+                // Text and values the model reads (an output `default` too).
+                "description" | "title" | "examples" | "$comment" | "default" => {
+                    (self.id("annotation-changed"), Bump::Patch, REVIEW)
                 }
                 _ => (self.id("annotation-changed"), Bump::Patch, &[]),
             };

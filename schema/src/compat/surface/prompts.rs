@@ -30,10 +30,16 @@ pub(super) fn prompts(old: &[Prompt], new: &[Prompt], sink: &mut Sink) {
                 format!("prompt `{name}` removed; `prompts/get` by that name fails"),
             ),
         };
+        // A probable rename introduces a name the model reads.
+        let flags: &[Flag] = if renamed.is_some() {
+            &[Flag::SecurityReview]
+        } else {
+            &[]
+        };
         Plain {
             id,
             level: Bump::Major,
-            flags: &[],
+            flags,
             surface: kind,
             name,
             pointer: "",
@@ -177,7 +183,7 @@ fn prompt_arguments(old: &Prompt, new: &Prompt, sink: &mut Sink) {
             sink,
             id,
             level,
-            &[],
+            &[Flag::SecurityReview],
             arg,
             "",
             None,

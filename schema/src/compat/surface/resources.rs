@@ -28,7 +28,7 @@ pub(super) fn resources(old: &[Resource], new: &[Resource], sink: &mut Sink) {
         Plain {
             id: "resource-added",
             level: Bump::Minor,
-            flags: &[],
+            flags: &[Flag::SecurityReview],
             surface: kind,
             name: uri,
             pointer: "",
@@ -120,15 +120,11 @@ fn metadata(
 ) {
     for (key, a, b) in fields {
         if a != b {
-            let flags: &[Flag] = if *key == "description" {
-                &[Flag::SecurityReview]
-            } else {
-                &[]
-            };
+            // `name`, `title` and `description` are all read by the model.
             Plain {
                 id: "resource-metadata-changed",
                 level: Bump::Patch,
-                flags,
+                flags: &[Flag::SecurityReview],
                 surface: kind,
                 name,
                 pointer: &format!("/{key}"),
@@ -174,10 +170,16 @@ pub(super) fn templates(old: &[ResourceTemplate], new: &[ResourceTemplate], sink
                 format!("resource template `{uri}` removed"),
             ),
         };
+        // An edited template is a new string the model fills in.
+        let flags: &[Flag] = if edit.is_some() {
+            &[Flag::SecurityReview]
+        } else {
+            &[]
+        };
         Plain {
             id,
             level: Bump::Major,
-            flags: &[],
+            flags,
             surface: kind,
             name: uri,
             pointer: "/uriTemplate",
@@ -191,7 +193,7 @@ pub(super) fn templates(old: &[ResourceTemplate], new: &[ResourceTemplate], sink
         Plain {
             id: "resource-template-added",
             level: Bump::Minor,
-            flags: &[],
+            flags: &[Flag::SecurityReview],
             surface: kind,
             name: uri,
             pointer: "",

@@ -1,5 +1,7 @@
 //! Tool rules: added/removed/renamed tools, descriptions, schemas and annotations.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use super::{Plain, extras, index, text};
@@ -7,6 +9,7 @@ use crate::compat::{Bump, Direction, Flag, Sink, SurfaceKind, schema};
 use crate::tools::{JsonObject, Tool};
 
 pub(super) fn tools(old: &[Tool], new: &[Tool], sink: &mut Sink) {
+    duplicates(old, new, sink);
     let old_map = index(old, |t| &t.name);
     let new_map = index(new, |t| &t.name);
     let removed: Vec<&Tool> = old_map
@@ -37,7 +40,7 @@ pub(super) fn tools(old: &[Tool], new: &[Tool], sink: &mut Sink) {
             Plain {
                 id: "tool-renamed-probable",
                 level: Bump::Major,
-                flags: &[],
+                flags: &[Flag::SecurityReview],
                 surface: SurfaceKind::Tool,
                 name: &gone.name,
                 pointer: "",
@@ -87,6 +90,59 @@ pub(super) fn tools(old: &[Tool], new: &[Tool], sink: &mut Sink) {
     }
 }
 
+fn by_name(tools: &[Tool]) -> BTreeMap<&str, Vec<&Tool>> {
+    let mut map: BTreeMap<&str, Vec<&Tool>> = BTreeMap::new();
+    for tool in tools {
+        map.entry(tool.name.as_str()).or_default().push(tool);
+    }
+    map
+}
+
+/// A name listed more than once by `new` and at most once by `old` (`tool-name-duplicated`).
+///
+/// Clients keep one of the definitions, and which one varies (first, last, or an error), while
+/// the checker compares only the first. Identical copies are a patch; copies that differ are
+/// major when the name was already published (calls by it may now reach a definition nobody
+/// compared) and minor when the name is new with this version.
+fn duplicates(old: &[Tool], new: &[Tool], sink: &mut Sink) {
+    let before = by_name(old);
+    for (name, copies) in by_name(new) {
+        let published = before.get(name).map_or(0, Vec::len);
+        if copies.len() < 2 || published > 1 {
+            continue;
+        }
+        let identical = copies.iter().all(|copy| *copy == copies[0]);
+        let (level, consequence) = if identical {
+            (Bump::Patch, "the copies are identical")
+        } else if published == 1 {
+            (
+                Bump::Major,
+                "the copies differ, so calls by this published name may reach a definition that was not compared",
+            )
+        } else {
+            (
+                Bump::Minor,
+                "the copies differ, so which one the model sees depends on the client",
+            )
+        };
+        Plain {
+            id: "tool-name-duplicated",
+            level,
+            flags: &[Flag::SecurityReview],
+            surface: SurfaceKind::Tool,
+            name,
+            pointer: "/name",
+            old: (published > 0).then(|| Value::String(name.to_owned())),
+            new: Some(Value::String(name.to_owned())),
+            message: format!(
+                "tool name `{name}` is listed {} times; clients keep one of them and {consequence}",
+                copies.len()
+            ),
+        }
+        .push(sink);
+    }
+}
+
 fn same_schemas(a: &Tool, b: &Tool) -> bool {
     a.input_schema == b.input_schema && a.output_schema == b.output_schema
 }
@@ -121,7 +177,7 @@ fn tool(old: &Tool, new: &Tool, sink: &mut Sink) {
         Plain {
             id: "tool-title-changed",
             level: Bump::Patch,
-            flags: &[],
+            flags: &[Flag::SecurityReview],
             surface: kind,
             name,
             pointer: "/title",
@@ -145,7 +201,7 @@ fn tool(old: &Tool, new: &Tool, sink: &mut Sink) {
         (None, Some(schema)) => Plain {
             id: "output-schema-added",
             level: Bump::Minor,
-            flags: &[],
+            flags: &[Flag::SecurityReview],
             surface: kind,
             name,
             pointer: "/outputSchema",
@@ -261,7 +317,7 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
             emit(
                 "annotation-idempotent-revoked",
                 Bump::Major,
-                &[],
+                &[Flag::SecurityReview],
                 "idempotentHint",
                 true,
                 false,
@@ -271,7 +327,7 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
             emit(
                 "annotation-idempotent-granted",
                 Bump::Minor,
-                &[],
+                &[Flag::SecurityReview],
                 "idempotentHint",
                 false,
                 true,
@@ -294,7 +350,7 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
         emit(
             "annotation-open-world-cleared",
             Bump::Minor,
-            &[],
+            &[Flag::SecurityReview],
             "openWorldHint",
             true,
             false,
@@ -306,7 +362,7 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
         Plain {
             id: "tool-title-changed",
             level: Bump::Patch,
-            flags: &[],
+            flags: &[Flag::SecurityReview],
             surface: kind,
             name,
             pointer: "/annotations/title",
@@ -327,7 +383,7 @@ fn annotations(old: &Tool, new: &Tool, sink: &mut Sink) {
         Plain {
             id: "tool-meta-changed",
             level: Bump::Patch,
-            flags: &[],
+            flags: &[Flag::SecurityReview],
             surface: kind,
             name,
             pointer: "/annotations",
