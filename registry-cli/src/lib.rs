@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod install;
 pub mod lan;
+pub mod manual;
 pub mod probe;
 pub mod provenance;
 pub mod resolve;

@@ -741,3 +741,88 @@ fn uninstall_of_an_entry_the_user_already_removed_only_forgets_it() {
             .is_empty()
     );
 }
+
+/// GitHub Copilot CLI writes what its own `copilot mcp add` writes (checked against `@github/copilot`
+/// 1.0.102: `type: local`, `${VAR}` references, `http` remotes with headers), honours `COPILOT_HOME`,
+/// and tells the user about the folder-trust step of its project file; Kilo Code gets `${env:NAME}`.
+#[test]
+fn copilot_cli_and_kilo_code() {
+    let m = Machine::linux();
+    let opts = InstallOptions::default();
+    let user = m.path(Host::CopilotCli, Scope::User);
+    assert!(
+        user.ends_with(".copilot/mcp-config.json"),
+        "{}",
+        user.display()
+    );
+    let text = m
+        .install(&npm_secret(), Host::CopilotCli, Scope::User, &opts)
+        .unwrap();
+    let entry = read_entry(Host::CopilotCli, &text, "weather").unwrap();
+    assert_eq!(
+        entry,
+        json!({"type": "local", "command": "npx", "args": ["-y", "@acme/weather@1.2.3"],
+               "env": {"TOKEN": "${TOKEN}", "MODE": "fast"}})
+    );
+    let text = m
+        .install(&remote_only(), Host::CopilotCli, Scope::Project, &opts)
+        .unwrap();
+    assert!(
+        m.path(Host::CopilotCli, Scope::Project)
+            .ends_with("project/.github/mcp.json")
+    );
+    let entry = read_entry(Host::CopilotCli, &text, "weather").unwrap();
+    assert_eq!(entry["type"], "http");
+    assert_eq!(entry["url"], "https://mcp.acme.dev/mcp");
+    assert_eq!(entry["headers"]["Authorization"], "Bearer ${TOKEN}");
+    assert!(
+        Host::CopilotCli
+            .notes(Scope::Project)
+            .iter()
+            .any(|note| note.contains("trusted folder")),
+        "the trust step is explained"
+    );
+    let moved = HostEnv {
+        copilot_home: Some(PathBuf::from("/elsewhere/copilot")),
+        ..m.env.clone()
+    };
+    assert_eq!(
+        Host::CopilotCli.config_path(Scope::User, &moved).unwrap(),
+        PathBuf::from("/elsewhere/copilot/mcp-config.json")
+    );
+
+    let kilo = m
+        .install(&npm_secret(), Host::KiloCode, Scope::User, &opts)
+        .unwrap();
+    assert!(
+        m.path(Host::KiloCode, Scope::User)
+            .ends_with("Code/User/globalStorage/kilocode.kilo-code/settings/mcp_settings.json")
+    );
+    let entry = read_entry(Host::KiloCode, &kilo, "weather").unwrap();
+    assert_eq!(entry["env"]["TOKEN"], "${env:TOKEN}");
+    let kilo = m
+        .install(&remote_only(), Host::KiloCode, Scope::Project, &opts)
+        .unwrap();
+    assert!(
+        m.path(Host::KiloCode, Scope::Project)
+            .ends_with("project/.kilocode/mcp.json")
+    );
+    let entry = read_entry(Host::KiloCode, &kilo, "weather").unwrap();
+    assert_eq!(entry["type"], "streamable-http");
+
+    for host in [Host::Codex, Host::Gemini] {
+        assert!(
+            host.notes(Scope::Project)
+                .iter()
+                .any(|note| note.contains("trust")),
+            "{host:?}: the trust step is explained"
+        );
+    }
+    assert!(
+        Host::Continue
+            .notes(Scope::Project)
+            .iter()
+            .any(|note| note.contains("--scope user")),
+        "Continue's CLI does not read project blocks: say so"
+    );
+}

@@ -597,3 +597,53 @@ fn a_high_risk_server_is_shown_and_installed_only_when_allowed() {
     let listed: Value = serde_json::from_str(&ok(&user.run(url, &["list", "--json"]))).unwrap();
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
 }
+
+/// Issue 20: an exported variable counts as a value, and a secret is never demanded when the host
+/// keeps only a reference to it (the host reads the variable itself; mcp-reg says which).
+#[test]
+fn values_come_from_the_environment_and_secrets_stay_references() {
+    let (registry, user) = published();
+    let url = registry.url.as_str();
+    // MEMORY_DIR (required, not secret) exported: no --env needed.
+    let out = user
+        .cmd(url)
+        .args(["install", "memory", "--host", "cursor", "--yes"])
+        .env("MEMORY_DIR", "/srv/memory")
+        .output()
+        .unwrap();
+    ok(&out);
+    let cursor: Value =
+        serde_json::from_slice(&std::fs::read(user.home().join(".cursor/mcp.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        cursor["mcpServers"]["memory"]["env"]["MEMORY_DIR"],
+        "/srv/memory"
+    );
+
+    // A secret: published as such, installed into a host that references it, without a value.
+    let file = user.path("work/secret/server.json");
+    let mut secret = manifest("io.github.acme/vault", "1.0.0", "Secret keeper");
+    secret["packages"][0]["environmentVariables"] = json!([{
+        "name": "VAULT_TOKEN", "description": "API token", "isRequired": true, "isSecret": true
+    }]);
+    write_json(&file, &secret);
+    ok(&user.run(url, &["publish", file.to_str().unwrap(), "--no-probe"]));
+    let out = user.run(
+        url,
+        &[
+            "install",
+            "io.github.acme/vault",
+            "--host",
+            "claude-code",
+            "--yes",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("VAULT_TOKEN"),
+        "says which variable to set: {stderr}"
+    );
+    let claude = std::fs::read_to_string(user.home().join(".claude.json")).unwrap();
+    assert!(claude.contains("${VAULT_TOKEN}"), "{claude}");
+}

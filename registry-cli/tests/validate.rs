@@ -169,3 +169,26 @@ fn bad_arguments_exit_two() {
         .code(2);
     mcp_reg().args(["--help"]).assert().code(0);
 }
+
+#[test]
+fn unknown_keys_warn_with_a_suggestion_and_still_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("server.json");
+    std::fs::write(
+        &file,
+        r#"{"$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+            "name": "io.github.a/bb", "description": "d", "version": "1.0.0",
+            "packages": [{"registryType": "npm", "identifier": "bb", "version": "1.0.0",
+                          "transport": {"type": "stdio"}, "enviromentVariables": []}]}"#,
+    )
+    .unwrap();
+    let out = mcp_reg().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.lines().any(|line| line
+            == "warning[unknown-key] /packages/0/enviromentVariables: `enviromentVariables` is not a field of a package; did you mean `environmentVariables`?"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("valid (1 warning(s))\n"), "{stdout}");
+}

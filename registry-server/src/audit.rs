@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -106,9 +106,13 @@ pub async fn record_writes(
         status: status.as_u16(),
         outcome: outcome_of(status.as_u16()).to_owned(),
     };
-    if let Err(err) = state.store.insert_audit(&entry).await {
-        // The write itself is done (or refused); losing its audit entry must be loud, not fatal.
-        tracing::error!(error = %err, action = entry.action, server.name = ?entry.server_name, "could not write the audit entry");
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The store is down or saturated: waiting for it again would double the client's wait, so
+        // the entry is written in the background (and lost, loudly, if the store stays down).
+        let store = state.store.clone();
+        tokio::spawn(async move { write_entry(&store, &entry).await });
+    } else {
+        write_entry(&state.store, &entry).await;
     }
     response
 }
@@ -164,6 +168,13 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
         .filter_map(|value| value.to_str().ok())
         .collect();
     values.last()?.rsplit(',').next()?.trim().parse().ok()
+}
+
+async fn write_entry(store: &crate::db::Store, entry: &AuditEntry) {
+    if let Err(err) = store.insert_audit(entry).await {
+        // The write itself is done (or refused); losing its audit entry must be loud, not fatal.
+        tracing::error!(error = %err, action = entry.action, server.name = ?entry.server_name, "could not write the audit entry");
+    }
 }
 
 #[cfg(test)]

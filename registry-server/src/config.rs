@@ -131,6 +131,15 @@ pub struct HttpArgs {
         value_parser = parse_compat_policy
     )]
     pub compat_policy: CompatPolicy,
+    /// The security review of what each new version tells the model: `off`, `report` (store and
+    /// show the findings) or `block-high` (also refuse a version with a high-severity finding, 422).
+    #[arg(
+        long,
+        env = "REGISTRY_REVIEW_POLICY",
+        value_enum,
+        default_value = "report"
+    )]
+    pub review_policy: crate::review::ReviewPolicy,
 }
 
 fn parse_compat_policy(value: &str) -> Result<CompatPolicy, String> {
@@ -159,6 +168,7 @@ impl Default for HttpArgs {
             strict_validation: false,
             cors_allowed_origins: CorsOrigins::Any,
             compat_policy: CompatPolicy::Enforce,
+            review_policy: crate::review::ReviewPolicy::Report,
         }
     }
 }
@@ -184,6 +194,8 @@ pub struct ServerConfig {
     pub cors: CorsOrigins,
     /// The compatibility policy where no namespace or server override applies.
     pub compat_policy: CompatPolicy,
+    /// What the security review at publish does.
+    pub review_policy: crate::review::ReviewPolicy,
 }
 
 impl Default for ServerConfig {
@@ -219,6 +231,7 @@ impl From<&HttpArgs> for ServerConfig {
             provenance: crate::provenance::ProvenanceConfig::default(),
             cors: args.cors_allowed_origins.clone(),
             compat_policy: args.compat_policy,
+            review_policy: args.review_policy,
         }
     }
 }

@@ -27,7 +27,9 @@ pub mod ownership;
 pub mod provenance;
 pub mod rate_limit;
 pub mod read_fence;
+pub mod review;
 pub mod router;
+pub mod search_index;
 pub mod state;
 pub mod telemetry;
 #[cfg(feature = "testing")]

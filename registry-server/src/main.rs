@@ -130,6 +130,29 @@ async fn open_store(database: &DatabaseArgs, migrate: bool) -> anyhow::Result<St
     Ok(store)
 }
 
+/// Loads the search index before serving, so no search waits for it. A failure is logged, not fatal:
+/// searches retry the load.
+async fn warm_search_index(store: &Store) {
+    let started = std::time::Instant::now();
+    match store.warm_search_index().await {
+        Ok(()) => {
+            let (bytes, documents) = store.search_index_stats();
+            telemetry::announce(
+                tracing::Level::INFO,
+                &format!(
+                    "search index: {documents} documents, about {} MB, loaded in {} ms",
+                    bytes / (1024 * 1024),
+                    started.elapsed().as_millis()
+                ),
+            );
+        }
+        Err(err) => telemetry::announce(
+            tracing::Level::WARN,
+            &format!("loading the search index failed (searches will retry): {err}"),
+        ),
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(command) => {
@@ -138,6 +161,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 announce: lan,
             } = *command;
             let store = open_store(&args.database, !args.no_migrate).await?;
+            warm_search_index(&store).await;
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
                 .with_context(|| format!("binding {}", args.listen))?;
@@ -148,6 +172,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 provenance: args.provenance.to_config()?,
                 ..ServerConfig::from(&args.http)
             };
+            let location = store.location().to_owned();
             let state = AppState::new(store, config);
             telemetry::announce(
                 tracing::Level::INFO,
@@ -155,6 +180,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     "mcp-reg registry listening on http://{address} (API: http://{address}/v0.1/servers, docs: http://{address}/docs)"
                 ),
             );
+            telemetry::announce(tracing::Level::INFO, &format!("data: {location}"));
             let announcer = announce::start(&lan, address)?;
             let served = serve(listener, state, shutdown_signal()).await;
             if let Some(announcer) = announcer {
@@ -251,16 +277,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn verify_cli() {
-        super::Cli::command().debug_assert();
-    }
-}
-
 fn format_time(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())
@@ -319,4 +335,14 @@ fn token_listing(
         )?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 use crate::audit;
 use crate::cache;
 use crate::handlers::{
-    audit as audit_log, auth, compat, compat_policy, health, provenance, publish, servers, status,
-    tokens,
+    audit as audit_log, auth, compat, compat_policy, health, provenance, publish, review, servers,
+    status, tokens,
 };
 use crate::metrics;
 use crate::openapi::{ApiDoc, DOCS_HTML};
@@ -38,6 +38,7 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(compat::diff_versions))
         .routes(routes!(provenance::get_provenance))
         .routes(routes!(provenance::list_signing_keys))
+        .routes(routes!(review::get_review))
 }
 
 /// Writes of registry data: a success invalidates the response cache.

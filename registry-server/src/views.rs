@@ -29,6 +29,12 @@ pub struct ResponseMeta {
     #[serde(rename = "dev.mcp-reg/compat", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub compat: Option<serde_json::Value>,
+    /// The security review made at publish: `{"highest": "none|low|medium|high", "counts": {"low",
+    /// "medium", "high"}}`; the findings are at `…/versions/{version}/review`. Absent when the version
+    /// was stored without one (imported, mirrored, or the review was off).
+    #[serde(rename = "dev.mcp-reg/review", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub review: Option<Box<RawValue>>,
 }
 
 /// Whether the version was published with a verified Sigstore bundle, and who signed it. The bundle
@@ -94,11 +100,17 @@ impl TryFrom<VersionRecord> for ServerResponse {
             )
         })?;
         let provenance = ProvenanceMeta::from_stored(record.provenance.as_deref())?;
+        let review = record
+            .review
+            .map(RawValue::from_string)
+            .transpose()
+            .map_err(|err| anyhow::anyhow!("stored review summary is not JSON: {err}"))?;
         Ok(Self {
             server,
             meta: ResponseMeta {
                 provenance,
                 compat: None,
+                review,
                 official: OfficialMeta {
                     status: record.status,
                     status_message: record.status_message,

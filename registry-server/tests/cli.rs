@@ -67,6 +67,8 @@ fn http_with_head(
 struct Running {
     child: Child,
     address: String,
+    /// What `serve` said about where its data lives (`data: …`).
+    data: String,
 }
 
 impl Running {
@@ -82,18 +84,37 @@ impl Running {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let address = loop {
+        let mut next_line = || {
             let line = lines
                 .next()
                 .expect("server exited before listening")
                 .unwrap();
+            // Logs to a pipe are plain text: no terminal colour codes.
+            assert!(
+                !line.contains('\u{1b}'),
+                "ANSI escape in piped logs: {line:?}"
+            );
+            line
+        };
+        let address = loop {
+            let line = next_line();
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
         };
+        let data = loop {
+            let line = next_line();
+            if let Some(rest) = line.strip_prefix("data: ") {
+                break rest.to_owned();
+            }
+        };
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Self { child, address }
+        Self {
+            child,
+            address,
+            data,
+        }
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {
@@ -148,6 +169,11 @@ fn import_token_serve_publish_and_shut_down() {
     );
 
     let running = Running::start(dir.path());
+    assert_eq!(
+        running.data,
+        dir.path().join("registry.db").display().to_string(),
+        "serve says where its data lives"
+    );
     let (status, body) = http(&running.address, "GET", "/v0.1/servers?limit=5", None, "");
     assert_eq!(status, 200, "{body}");
     let page: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -110,6 +110,13 @@ fn every_corpus_manifest_validates_and_unknown_packages_only_warn() {
     for (index, server) in corpus.iter().enumerate() {
         let report = lenient(server);
         assert!(report.is_valid(), "corpus[{index}]: {:#?}", report.issues);
+        // Published manifests use only the schema's keys and bake no credential into an argument.
+        let new_rules = ["unknown-key", "secret-in-argument"];
+        assert!(
+            !new_rules.iter().any(|rule| report.has_rule(rule)),
+            "corpus[{index}]: {:#?}",
+            report.issues
+        );
         unknown_warnings += report
             .warnings()
             .filter(|issue| issue.rule == "package-registry-type")
@@ -617,4 +624,171 @@ fn free_text_keeps_control_characters_and_messages_escape_them() {
         "{message}"
     );
     assert!(!message.contains('\u{0}'), "{message}");
+}
+
+/// Keys the schema does not define warn at their pointer, naming the defined key they were meant to
+/// be when one is close; `_meta` is free-form. Cases: `[server members, pointer, meant, object]`.
+#[test]
+fn unknown_keys_warn_with_a_suggestion() {
+    let cases: Vec<(Value, String, Option<String>, String)> = serde_json::from_str(r#"[
+        [{"packages": [{"enviromentVariables": []}]}, "/packages/0/enviromentVariables", "environmentVariables", "a package"],
+        [{"packages": [{"runtime_arguments": []}]}, "/packages/0/runtime_arguments", "runtimeArguments", "a package"],
+        [{"titel": "Weather"}, "/titel", "title", "the server"],
+        [{"repository": {"url": "https://github.com/a/b", "source": "github", "subFolder": "x"}}, "/repository/subFolder", "subfolder", "the repository"],
+        [{"packages": [{"transport": {"type": "stdio", "header": []}}]}, "/packages/0/transport/header", "headers", "a package transport"],
+        [{"remotes": [{"type": "sse", "url": "https://x.io/sse", "headers": [{"nmae": "X", "name": "Y"}]}]}, "/remotes/0/headers/0/nmae", "name", "a header"],
+        [{"packages": [{"packageArguments": [{"type": "positional", "valueHnit": "p", "value": "."}]}]}, "/packages/0/packageArguments/0/valueHnit", "valueHint", "a positional argument"],
+        [{"packages": [{"environmentVariables": [{"name": "K", "isSecert": true}]}]}, "/packages/0/environmentVariables/0/isSecert", "isSecret", "an environment variable"],
+        [{"packages": [{"colour": "blue"}]}, "/packages/0/colour", null, "a package"]
+    ]"#).unwrap();
+    for (members, pointer, meant, what) in cases {
+        // `packages[0]` members go into the npm package; other members into the server.
+        let mut manifest = npm(members.pointer("/packages/0").unwrap_or(&json!({})));
+        for (key, value) in members
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k != "packages")
+        {
+            manifest[key] = value.clone();
+        }
+        let report = lenient(&manifest);
+        assert!(report.is_valid(), "{pointer}: {:#?}", report.issues);
+        let found: Vec<_> = report
+            .warnings()
+            .filter(|i| i.rule == "unknown-key")
+            .collect();
+        assert_eq!(found.len(), 1, "{pointer}: {:#?}", report.issues);
+        assert_eq!(found[0].pointer, pointer);
+        let key = pointer.rsplit('/').next().unwrap();
+        let message = &found[0].message;
+        let expected = match meant {
+            Some(meant) => format!("`{key}` is not a field of {what}; did you mean `{meant}`?"),
+            None => format!(
+                "`{key}` is not a field of {what}; the schema defines `environmentVariables`, `fileSha256`,"
+            ),
+        };
+        assert!(message.starts_with(&expected), "{message}");
+    }
+    let meta = lenient(&with(base(), "_meta", json!({"a.b/c": {"titel": 1}})));
+    assert!(meta.issues.is_empty(), "{meta:#?}");
+}
+
+/// A bare `anyOf` message gives way to any clearer error at or beneath its value, and no rule is
+/// reported twice at one pointer.
+#[test]
+fn schema_errors_are_deduplicated() {
+    let report = lenient(&with(base(), "remotes", json!([{"type": "sse"}])));
+    assert!(rules_at(&report, "/remotes/0").is_empty(), "{report:#?}");
+    assert_eq!(rules_at(&report, "/remotes/0/url"), ["transport-url"]);
+    let sub_value =
+        json!([{"type": "x", "url": "https://x.io", "variables": {"a": {"isSecret": 1}}}]);
+    let report = lenient(&with(base(), "remotes", sub_value));
+    assert!(
+        !report.has_rule("schema.anyOf") && report.has_rule("schema.type"),
+        "{report:#?}"
+    );
+    // Alone, the anyOf error stays: it is the only sign that the argument is wrong.
+    let alone = lenient(&npm(&json!({"packageArguments": [{"type": "named"}]})));
+    assert_eq!(
+        rules_at(&alone, "/packages/0/packageArguments/0"),
+        ["schema.anyOf"]
+    );
+    for manifest in [
+        json!({}),
+        json!({"name": 1, "remotes": [{"url": "{a}{b}"}]}),
+    ] {
+        let report = lenient(&manifest);
+        let mut seen: Vec<_> = report
+            .issues
+            .iter()
+            .map(|i| (&i.rule, &i.pointer))
+            .collect();
+        let before = seen.len();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), before, "{report:#?}");
+    }
+    // `name`, `description` and `version` are missing: one issue says so.
+    let required = lenient(&json!({}));
+    assert_eq!(rules_at(&required, ""), ["schema.required"]);
+    assert!(
+        required.issues[0].message.contains("\"version\""),
+        "{required:#?}"
+    );
+}
+
+/// Credentials written into argument values warn (strict: fail); placeholders and ordinary flags
+/// pass even strictly. Cases: `[argument, flagged]` (more formats in `validate::tests`).
+#[test]
+fn secrets_in_argument_values() {
+    let cases: Vec<(Value, bool)> = serde_json::from_str(r#"[
+        [{"type": "named", "name": "--api-key", "value": "abc123"}, true],
+        [{"type": "positional", "value": "--api-key=abc123"}, true],
+        [{"type": "positional", "value": "--token sk-4f9a8b7c6d5e4f3a2b1c0d"}, true],
+        [{"type": "named", "name": "--header", "value": "Authorization: Bearer xyz123"}, true],
+        [{"type": "positional", "value": "ghp_0123456789abcdefABCDEF0123456789abcd"}, true],
+        [{"type": "named", "name": "--k", "value": "{k}", "variables": {"k": {"default": "xoxb-1234567890-abcdefghij"}}}, true],
+        [{"type": "positional", "value": "--port=8080"}, false],
+        [{"type": "positional", "value": "--mode=readonly"}, false],
+        [{"type": "named", "name": "--api-key", "value": "{api_key}", "variables": {"api_key": {"isSecret": true}}}, false],
+        [{"type": "positional", "value": "--api-key=${API_KEY}"}, false],
+        [{"type": "named", "name": "--max-tokens", "value": "4096"}, false]
+    ]"#).unwrap();
+    for (argument, flagged) in cases {
+        let manifest = npm(&json!({"runtimeArguments": [argument], "runtimeHint": "npx"}));
+        let found: Vec<_> = lenient(&manifest)
+            .issues
+            .into_iter()
+            .filter(|i| i.rule == "secret-in-argument")
+            .collect();
+        let strict = validate_value(&manifest, &Policy::strict());
+        if !flagged {
+            assert!(
+                found.is_empty() && !strict.has_rule("secret-in-argument"),
+                "{argument}: {found:#?}"
+            );
+            continue;
+        }
+        assert_eq!(found.len(), 1, "{argument}: {found:#?}");
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert!(
+            found[0]
+                .pointer
+                .starts_with("/packages/0/runtimeArguments/0/"),
+            "{:?}",
+            found[0]
+        );
+        let message = &found[0].message;
+        assert!(
+            message.contains("`isSecret` input") && !message.contains("abc123"),
+            "{message}"
+        );
+        assert!(
+            strict.errors().any(|i| i.rule == "secret-in-argument"),
+            "{argument}"
+        );
+    }
+}
+
+#[test]
+fn real_manifests_bake_no_secrets_and_name_only_old_keys() {
+    for file in json_files(&shared().join("real-manifests")) {
+        let (_, report) = validate_bytes(&std::fs::read(&file).unwrap(), &Policy::lenient());
+        assert!(
+            report.is_valid() && !report.has_rule("secret-in-argument"),
+            "{report:#?}"
+        );
+        // GitHub's manifest still carries `status`, a field older schemas had.
+        let unknown: Vec<_> = report
+            .warnings()
+            .filter(|i| i.rule == "unknown-key")
+            .map(|i| i.pointer.as_str())
+            .collect();
+        assert!(
+            unknown.is_empty() || unknown == ["/status"],
+            "{}: {unknown:?}",
+            file.display()
+        );
+    }
 }

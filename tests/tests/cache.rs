@@ -136,7 +136,10 @@ async fn failed_writes_keep_the_cache(db: TestDb) {
     app.publish(&token, &manifest(name, "1.0.0")).await.ok();
     let uri = format!("/v0.1/servers/{}/versions", encode(name));
     app.get(&uri).await.ok();
-    app.publish(&token, &manifest(name, "1.0.0"))
+    // Another manifest under a published version (the identical one would be answered 200).
+    let mut changed = manifest(name, "1.0.0");
+    changed["description"] = json!("Changed after publishing");
+    app.publish(&token, &changed)
         .await
         .problem(StatusCode::CONFLICT);
     app.publish(&token, &manifest("io.github.bob/tools", "1.0.0"))

@@ -13,7 +13,8 @@ use crate::client::{Client, ServerResponse};
 use crate::commands::{Ctx, JsonFlag, out, print_json, split_name_version};
 use crate::config;
 use crate::install::{
-    self, Host, HostEnv, InstallError, InstallOptions, RecordStore, Scope, Values, launch,
+    self, Host, HostEnv, InstallError, InstallOptions, RecordStore, Scope, Values,
+    hosts::SecretStyle, launch,
 };
 use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
 use crate::resolve::{self, Ask};
@@ -45,6 +46,7 @@ Examples:
   mcp-reg install io.github.acme/memory@1.2.0 --host vscode --scope project --env API_KEY=…
   mcp-reg install memory --host claude-desktop --dry-run     (show the change only)
   mcp-reg install memory --host cursor --print               (print the entry, touch nothing)
+  mcp-reg install memory --host cursor --print --placeholders  (with <KEY> for values not given)
 
 Without --host, every host found on this machine is used.")]
 pub struct InstallArgs {
@@ -69,6 +71,10 @@ pub struct InstallArgs {
     /// Print the host's config entry (to paste yourself); write nothing.
     #[arg(long, conflicts_with = "dry_run")]
     pub print: bool,
+    /// With --print: write `<KEY>` for every value not given with --env instead of asking (secrets
+    /// the host can reference stay references); the registry's web page shows these snippets.
+    #[arg(long, requires = "print")]
+    pub placeholders: bool,
     /// Replace an entry of the same name that mcp-reg did not write (or that was edited since).
     #[arg(long)]
     pub force: bool,
@@ -154,10 +160,13 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
     for host in hosts {
         let choice = launch::select(&server, launch::Choice::Auto, host.profile().support())
             .map_err(|err| with_host(host, install_error(err)))?;
-        ask_missing(&server, choice, &mut values, args.yes)?;
+        if !args.placeholders {
+            ask_missing(&server, choice, host, &mut values, args.yes)?;
+        }
         let opts = InstallOptions {
             choice,
             values: values.clone(),
+            placeholders: args.placeholders,
             ..opts_base.clone()
         };
         if args.print {
@@ -385,18 +394,28 @@ fn hosts(ids: &[String], env: &HostEnv, print: bool) -> anyhow::Result<Vec<Host>
 
 /// Fills in required inputs that have no value yet: prompt on a terminal (secrets without echo),
 /// else fail naming the input.
+/// Values for the required inputs the entry needs: from `--env`, else from this process's
+/// environment, else asked for on a terminal. A secret is never asked for when the host keeps only a
+/// reference to it (`${NAME}`, `${env:NAME}`, an input prompt...): the host reads the value itself, and
+/// the plan's notes say which variable to set.
 fn ask_missing(
     server: &ServerJson,
     choice: launch::Choice,
+    host: Host,
     values: &mut Values,
     yes: bool,
 ) -> anyhow::Result<()> {
     let interactive = !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let host_keeps_references = host.profile().secrets != SecretStyle::Plaintext;
     for input in launch::inputs(server, choice) {
         if !input.required || input.has_value || input.default.is_some() {
             continue;
         }
-        if values.contains_key(&input.key) {
+        if values.contains_key(&input.key) || (input.secret && host_keeps_references) {
+            continue;
+        }
+        if let Some(value) = std::env::var(&input.key).ok().filter(|v| !v.is_empty()) {
+            values.insert(input.key.clone(), value);
             continue;
         }
         if !interactive {
@@ -409,7 +428,10 @@ fn ask_missing(
                     .map(|d| format!(" ({})", d.replace(['\n', '\r'], " ")))
                     .unwrap_or_default()
             ))
-            .with_hint(format!("pass --env {}=VALUE", input.key))
+            .with_hint(format!(
+                "pass --env {}=VALUE, or export {} before running mcp-reg",
+                input.key, input.key
+            ))
             .into());
         }
         let label = match &input.description {

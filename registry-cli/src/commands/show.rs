@@ -285,7 +285,7 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
     }
 
     // The registry's stored review when it keeps one, else the same review made here.
-    let (review, source) = match client.review(&name, &exact).ok().flatten() {
+    let (review, source) = match client.review(name, &exact).ok().flatten() {
         Some(value) => match registry_schema::review::Review::deserialize(&value) {
             Ok(review) => (review, "the registry's review"),
             Err(_) => (

@@ -173,6 +173,7 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
             dry_run: false,
             yes: true,
             print: false,
+            placeholders: false,
             force: false,
             allow_plaintext_secrets: args.allow_plaintext_secrets,
             // The new version is verified like any install, under the user's policy.

@@ -1,24 +1,20 @@
 //! The library behind `mcp-reg install` / `uninstall`: turn a `server.json` into a host's config entry
 //! and edit the host's config file without losing anything.
 //!
-//! Flow: [`launch::select`] picks a package or remote the host supports, [`launch::inputs`] lists what to
-//! ask the user, [`plan_install`] resolves the launch spec, renders the host entry ([`render`]) and edits
-//! the file text in memory ([`jsonc`] / [`toml`] / [`yaml`]); the returned [`Plan`] shows a diff
-//! (`--dry-run`) or is applied ([`Plan::apply`]): atomic replace with a timestamped backup ([`atomic`])
-//! plus a note in the install record ([`record`]), which is how `uninstall` tells mcp-reg's entries from
-//! the user's own. [`install`] / [`uninstall`] do both and re-plan once when another program saved the
-//! file in between. Hosts are rows of data in [`hosts::PROFILES`].
+//! What an entry is (launch spec, host profiles, entry rendering, standalone snippets and the text
+//! editors) lives in `registry-install` (`install-spec/`), shared with the registry's web pages so
+//! both show the same bytes; it is re-exported here. This module adds the files: [`plan_install`]
+//! prepares the entry ([`registry_install::prepare`]) and edits the file text in memory ([`jsonc`] /
+//! [`toml`] / [`yaml`]); the returned [`Plan`] shows a diff (`--dry-run`) or is applied
+//! ([`Plan::apply`]): atomic replace with a timestamped backup ([`atomic`]) plus a note in the install
+//! record ([`record`]), which is how `uninstall` tells mcp-reg's entries from the user's own.
+//! [`install`] / [`uninstall`] do both and re-plan once when another program saved the file in
+//! between. Hosts are rows of data in [`hosts::PROFILES`].
 
 pub mod atomic;
 pub mod diff;
-pub mod hosts;
-pub mod jsonc;
-pub mod launch;
 pub mod record;
-pub mod render;
-pub mod toml;
 mod txn;
-pub mod yaml;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -26,73 +22,12 @@ use std::path::{Path, PathBuf};
 use registry_schema::ServerJson;
 use serde_json::Value;
 
-pub use hosts::{Format, Host, HostEnv, HostProfile, Layout, Scope};
-pub use launch::{Choice, InputSpec, LaunchSpec, Platform, Resolved, Values};
 pub use record::{InstallRecord, RecordStore};
-
-/// Everything that can go wrong while installing; each message names the file or input concerned.
-#[derive(Debug, thiserror::Error)]
-pub enum InstallError {
-    #[error("{0}")]
-    Unsupported(String),
-    #[error("a value is required for `{key}`{}", .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    MissingInput {
-        key: String,
-        description: Option<String>,
-    },
-    #[error(
-        "{host} has no way to keep the secret `{key}` out of its config file; allow writing it in plain \
-         text explicitly, or pick a host that can reference secrets"
-    )]
-    SecretNeedsConsent { host: &'static str, key: String },
-    #[error("cannot parse {}: line {line}, column {column}: {message}; the file was left untouched", .path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{}: {message}; the file was left untouched", .path.display())]
-    InvalidConfig { path: PathBuf, message: String },
-    #[error("`{name}` in {} was not added by mcp-reg; use --force to replace or remove it", .path.display())]
-    Foreign { name: String, path: PathBuf },
-    #[error("`{name}` in {} was changed since mcp-reg added it; use --force to replace or remove it", .path.display())]
-    Modified { name: String, path: PathBuf },
-    #[error("there is no `{name}` in {}", .path.display())]
-    NotFound { name: String, path: PathBuf },
-    #[error("invalid entry name `{name}`: {reason}")]
-    InvalidName { name: String, reason: String },
-    #[error("{} changed while mcp-reg was preparing its edit; nothing was written, run the command again", .path.display())]
-    ConcurrentModification { path: PathBuf },
-    #[error("{host} has no {scope}-scope config file")]
-    ScopeUnsupported {
-        host: &'static str,
-        scope: &'static str,
-    },
-    #[error("{host}'s project scope needs a project directory")]
-    NoProjectDir { host: &'static str },
-    #[error("cannot find the home directory (HOME / USERPROFILE is not set)")]
-    NoHome,
-    #[error("install record {}: {message}", .path.display())]
-    Record { path: PathBuf, message: String },
-    #[error("cannot {action} {}: {source}", .path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-}
-
-impl InstallError {
-    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
-        Self::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
+pub use registry_install::{
+    Choice, Format, Host, HostEnv, HostProfile, InputSpec, InstallError, LaunchSpec, Layout,
+    Platform, Resolved, Scope, SnippetOptions, Values, default_entry_name, hosts, jsonc, launch,
+    render, toml, yaml,
+};
 
 /// What to install and how.
 #[derive(Debug, Clone, Default)]
@@ -112,6 +47,22 @@ pub struct InstallOptions {
     pub surface_digest: Option<String>,
     /// Who signed the version, when its provenance verified locally before installing.
     pub signed_by: Option<String>,
+    /// [`snippet`] only: write `<KEY>` for every value nobody gave instead of failing
+    /// (`--print --placeholders`, what the registry's web page shows).
+    pub placeholders: bool,
+}
+
+impl InstallOptions {
+    /// The options of the shared renderer.
+    fn spec(&self) -> SnippetOptions {
+        SnippetOptions {
+            entry_name: self.entry_name.clone(),
+            choice: self.choice,
+            values: self.values.clone(),
+            allow_plaintext_secrets: self.allow_plaintext_secrets,
+            placeholders: self.placeholders,
+        }
+    }
 }
 
 /// A prepared edit of one config file; nothing is written until [`Plan::apply`].
@@ -285,94 +236,15 @@ fn read_config(path: &Path) -> Result<Option<String>, InstallError> {
     }
 }
 
-/// The default entry name: the server name after `/`, with characters hosts reject replaced by `-`
-/// (Codex accepts only `[A-Za-z0-9_-]`).
-pub fn default_entry_name(server: &ServerJson) -> String {
-    let name: String = server
-        .name
-        .local_name()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if name.is_empty() {
-        "server".to_owned()
-    } else {
-        name
-    }
-}
-
-fn check_entry_name(host: Host, name: &str) -> Result<(), InstallError> {
-    let bad = |reason: &str| {
-        Err(InstallError::InvalidName {
-            name: name.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
-    if name.trim().is_empty() {
-        return bad("it is empty");
-    }
-    if name.chars().any(char::is_control) {
-        return bad("it contains control characters");
-    }
-    if host == Host::Codex
-        && !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return bad("Codex accepts only letters, digits, `_` and `-`");
-    }
-    Ok(())
-}
-
-/// The host's entry for `server` as a copy-paste snippet (`--print`); touches no file.
+/// The host's entry for `server` as a copy-paste snippet (`--print`); touches no file. The web
+/// page shows the same text ([`registry_install::snippet`]).
 pub fn snippet(
     server: &ServerJson,
     host: Host,
     platform: Platform,
     opts: &InstallOptions,
 ) -> Result<String, InstallError> {
-    let name = opts
-        .entry_name
-        .clone()
-        .unwrap_or_else(|| default_entry_name(server));
-    check_entry_name(host, &name)?;
-    let profile = host.profile();
-    let source = launch::select(server, opts.choice, profile.support())?;
-    let resolved = launch::resolve(server, source, &opts.values, platform)?;
-    let entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
-    match profile.format {
-        Format::Toml => {
-            let mut doc = toml_edit::DocumentMut::new();
-            toml::set(&mut doc, profile.root[0], &name, &entry.value)
-                .map_err(InstallError::Unsupported)?;
-            return Ok(doc.to_string());
-        }
-        Format::Yaml => {
-            return Ok(yaml::snippet(
-                profile.root[0],
-                profile.layout,
-                &name,
-                &entry.value,
-            ));
-        }
-        Format::Json | Format::Jsonc => {}
-    }
-    let mut doc = jsonc::Document::parse("").map_err(|e| InstallError::Unsupported(e.message))?;
-    for input in &entry.inputs {
-        doc.push(&["inputs"], input)
-            .map_err(InstallError::Unsupported)?;
-    }
-    let mut path: Vec<&str> = profile.root.to_vec();
-    path.push(&name);
-    doc.set(&path, &entry.value)
-        .map_err(InstallError::Unsupported)?;
-    Ok(doc.into_text())
+    registry_install::snippet(server, host, platform, &opts.spec())
 }
 
 /// Prepares installing `server` into `host`'s `scope` config file on the machine `env` describes.
@@ -388,14 +260,19 @@ pub fn plan_install(
     recover(records)?;
     let profile = host.profile();
     let path = config_path(host, scope, env)?;
-    let name = opts
-        .entry_name
-        .clone()
-        .unwrap_or_else(|| default_entry_name(server));
-    check_entry_name(host, &name)?;
-    let source = launch::select(server, opts.choice, profile.support())?;
-    let resolved = launch::resolve(server, source, &opts.values, env.platform)?;
-    let mut entry = render::entry(host, &resolved.spec, &name, opts.allow_plaintext_secrets)?;
+    let registry_install::Prepared {
+        name,
+        resolved,
+        mut entry,
+    } = registry_install::prepare(
+        server,
+        host,
+        env.platform,
+        &SnippetOptions {
+            placeholders: false,
+            ..opts.spec()
+        },
+    )?;
     let original = read_config(&path)?;
     let previous = records.find(&path, &name)?;
     let text = original.as_deref().unwrap_or_default();

@@ -67,6 +67,7 @@ impl User {
             "XDG_DATA_HOME",
             "CLAUDE_CONFIG_DIR",
             "CODEX_HOME",
+            "COPILOT_HOME",
             "OPENCODE_CONFIG",
             "APPDATA",
             "LOCALAPPDATA",

@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 
 use super::StoreError;
 use super::plan::NewVersion;
-use super::search::SearchTerm;
 use super::sql::{Columns, Row, Sql, Values};
 
 /// How a plain list reads the rows changed since a time (SQLite picks an index by how many there are).
@@ -38,8 +37,6 @@ pub(crate) trait Engine: Send + Sync {
     /// Appended to a `select` that must keep what it read unchanged until commit (PostgreSQL locks the
     /// rows; SQLite's writers already hold the single write lock).
     const LOCK_ROWS: &'static str;
-    /// The function giving the 1-based position of a substring in a string, 0 when absent.
-    const POSITION: &'static str;
 
     /// Runs a statement and returns its rows, in `tx` or on a pooled connection.
     fn fetch(
@@ -85,9 +82,6 @@ pub(crate) trait Engine: Send + Sync {
 
     /// Appends ` and <the JSON array text in column holds value>`.
     fn push_contains<'a>(sql: &mut Sql<'a>, column: &str, value: &'a str);
-
-    /// Appends `(<search document d is a hit for term>)`.
-    fn push_search_condition<'a>(sql: &mut Sql<'a>, term: &'a SearchTerm);
 
     /// Inserts and indexes the search documents of `versions` (distinct digests, none stored yet).
     fn insert_documents(

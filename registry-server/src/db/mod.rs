@@ -23,7 +23,9 @@ mod admin;
 mod engine;
 mod plan;
 mod postgres;
+mod ranked;
 mod read;
+mod review;
 mod rows;
 mod search;
 mod shared;
@@ -84,6 +86,8 @@ pub fn now() -> OffsetDateTime {
 #[derive(Debug, Clone)]
 pub struct Store {
     engine: Engines,
+    /// Where the data lives, for people: the SQLite file, or the PostgreSQL URL without its password.
+    location: Arc<str>,
     /// The replica's search index, shared by every clone (see `crate::search_index`).
     search: Arc<SearchIndex>,
 }
@@ -108,13 +112,15 @@ macro_rules! dispatch {
 impl Store {
     /// Opens (creating, for SQLite) the configured database. Does not migrate; call [`Store::migrate`].
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
-        let engine = match config.database_url.as_deref() {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Engines::Postgres(PgStore::connect(url, config).await?)
-            }
-            Some(url) if url.starts_with("sqlite:") => {
-                Engines::Sqlite(SqliteStore::connect_url(url, config).await?)
-            }
+        let (engine, location) = match config.database_url.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => (
+                Engines::Postgres(PgStore::connect(url, config).await?),
+                redact_url(url),
+            ),
+            Some(url) if url.starts_with("sqlite:") => (
+                Engines::Sqlite(SqliteStore::connect_url(url, config).await?),
+                url.to_owned(),
+            ),
             Some(other) => {
                 return Err(StoreError::Config(format!(
                     "database URL `{}` must start with postgres:// or sqlite:",
@@ -132,13 +138,22 @@ impl Store {
                         })?
                         .join("mcp-reg"),
                 };
-                Engines::Sqlite(SqliteStore::open_in_dir(&dir, config).await?)
+                (
+                    Engines::Sqlite(SqliteStore::open_in_dir(&dir, config).await?),
+                    dir.join(sqlite::DATABASE_FILE).display().to_string(),
+                )
             }
         };
         Ok(Self {
             engine,
+            location: location.into(),
             search: Arc::default(),
         })
+    }
+
+    /// Where the data lives: the SQLite file, or the PostgreSQL URL without its password.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     pub fn backend(&self) -> Backend {
@@ -172,10 +187,22 @@ impl Store {
     pub async fn publish_gated<E>(
         &self,
         manifest: &Manifest,
-        provenance: Option<&StoredProvenance>,
+        extras: PublishExtras<'_>,
         gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
     ) -> Result<Result<VersionRecord, E>, StoreError> {
-        dispatch!(self, write::publish_gated(manifest, provenance, gate))
+        dispatch!(self, write::publish_gated(manifest, extras, gate))
+    }
+
+    /// The security review stored with a version at publish: `None` when the version does not exist
+    /// (or is deleted and `include_deleted` is false); `Some((manifest, None))` when it was stored
+    /// without one (imported, mirrored, or published with the review off).
+    pub async fn review(
+        &self,
+        server_name: &str,
+        version: &VersionSelector,
+        include_deleted: bool,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        dispatch!(self, review::review(server_name, version, include_deleted))
     }
 
     /// A version's provenance: `None` when the version does not exist (or is deleted and
@@ -271,13 +298,13 @@ impl Store {
     }
 
     pub async fn list_servers(&self, query: &ListQuery) -> Result<Page, StoreError> {
-        dispatch!(self, read::list_servers(query))
+        dispatch!(self, read::list_servers(&self.search, query))
     }
 
     /// Loads the search index with every stored search document (searches also do it, on first use
     /// and for the documents added since). Call at startup so the first search is not the slow one.
     pub async fn warm_search_index(&self) -> Result<(), StoreError> {
-        Ok(())
+        dispatch!(self, ranked::refresh(&self.search))
     }
 
     /// The search index's approximate heap bytes and document count, for logs.

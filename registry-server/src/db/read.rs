@@ -2,14 +2,15 @@
 //! a server's versions, one version, its provenance and its compatibility report.
 
 use super::engine::{ChangedScan, Engine};
-use super::rows::{PROVENANCE_COLUMNS, RECORD_COLUMNS, RECORD_WIDTH, all, first};
+use super::rows::{PROVENANCE_COLUMNS, RECORD_COLUMNS, all, first};
 use super::rows::{provenance_record, record};
 use super::search::{Filters, SearchTerm};
 use super::sql::Sql;
 use super::{
-    Cursor, DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, Page, ProvenanceRecord, SearchTier,
-    StoreError, VersionRecord, VersionSelector,
+    Cursor, DEFAULT_PAGE_SIZE, ListQuery, MAX_PAGE_SIZE, Page, ProvenanceRecord, StoreError,
+    VersionRecord, VersionSelector,
 };
+use crate::search_index::SearchIndex;
 
 /// The page size to use: the handler validates `limit`, this only keeps a bad value harmless.
 fn page_limit(limit: u32) -> u32 {
@@ -37,7 +38,7 @@ fn cursor_position(cursor: Option<&Cursor>) -> Option<(&str, &str)> {
 
 /// `(tier, rank, server_name, version)` a search continues after. A plain position cursor is read as
 /// being in the best tier, so it never skips a hit of a later tier.
-fn cursor_ranked(cursor: Option<&Cursor>) -> Option<(u8, u8, &str, &str)> {
+pub(crate) fn cursor_ranked(cursor: Option<&Cursor>) -> Option<(u8, u8, &str, &str)> {
     match cursor? {
         Cursor::Position {
             server_name,
@@ -54,7 +55,7 @@ fn cursor_ranked(cursor: Option<&Cursor>) -> Option<(u8, u8, &str, &str)> {
 
 /// The cursor of a full page's last row; `None` when the page is not full. `order` is the last row's
 /// `(tier, rank)` in a ranked search.
-fn next_cursor(
+pub(crate) fn next_cursor(
     items: &[VersionRecord],
     limit: u32,
     ranked: bool,
@@ -88,32 +89,28 @@ fn next_cursor(
 /// See [`super::Store::list_servers`].
 pub(crate) async fn list_servers<E: Engine>(
     engine: &E,
+    index: &SearchIndex,
     query: &ListQuery,
 ) -> Result<Page, StoreError> {
     let limit = page_limit(query.limit);
     let Some(filters) = Filters::new(query) else {
         return Ok(Page::default());
     };
-    let search = query.search.as_deref().and_then(SearchTerm::new);
     let cursor = query.cursor.as_ref();
-    let sql = match &search {
-        None => {
-            let scan = match filters.updated_since {
-                Some(since) => engine.changed_since_scan(since).await?,
-                None => ChangedScan::PLAIN,
-            };
-            plain_list::<E>(&filters, scan, cursor, limit)
-        }
-        Some(term) => ranked_list::<E>(term, &filters, cursor, limit),
+    if let Some(term) = query.search.as_deref().and_then(SearchTerm::new) {
+        return super::ranked::list(engine, index, &term, &filters, cursor, limit).await;
+    }
+    let scan = match filters.updated_since {
+        Some(since) => engine.changed_since_scan(since).await?,
+        None => ChangedScan::PLAIN,
     };
+    let sql = plain_list::<E>(&filters, scan, cursor, limit);
     let rows = engine.fetch(None, sql).await?;
     let mut items = Vec::with_capacity(rows.len());
-    let mut order = (0, 0);
     for mut row in rows {
         items.push(record(&mut row)?);
-        order = (row.int(RECORD_WIDTH)?, row.int(RECORD_WIDTH + 1)?);
     }
-    let next_cursor = next_cursor(&items, limit, search.is_some(), order)?;
+    let next_cursor = next_cursor(&items, limit, false, (0, 0))?;
     Ok(Page { items, next_cursor })
 }
 
@@ -125,7 +122,7 @@ fn plain_list<'a, E: Engine>(
     limit: u32,
 ) -> Sql<'a> {
     let mut sql = Sql::new(&format!(
-        "select {RECORD_COLUMNS}, 0 as tier, 0 as latest_rank from server_versions v{} where true",
+        "select {RECORD_COLUMNS} from server_versions v{} where true",
         scan.from_hint
     ));
     push_filters::<E>(&mut sql, filters, scan.column);
@@ -138,67 +135,13 @@ fn plain_list<'a, E: Engine>(
     sql
 }
 
-/// Hits in `(tier, server_name, rank, version)` order after the cursor. A server's versions share its
-/// best tier, and its latest version (rank 0) comes before its others, so a newer pre-release never
-/// sorts ahead of the latest release. The page is ranked and cut on narrow rows first; the wide columns
-/// (the manifest) are read only for the rows on the page.
-fn ranked_list<'a, E: Engine>(
-    term: &'a SearchTerm,
-    filters: &'a Filters<'a>,
-    cursor: Option<&'a Cursor>,
-    limit: u32,
-) -> Sql<'a> {
-    let mut sql = Sql::new(&format!(
-        "select {RECORD_COLUMNS}, h.tier, h.latest_rank from (select * from (\
-         select v.id, v.server_name, v.version, \
-         case when v.is_latest then 0 else 1 end as latest_rank, \
-         min(d.tier) over (partition by v.server_name) as tier \
-         from (select d.id, "
-    ));
-    push_tier::<E>(&mut sql, term);
-    sql.push(" as tier from search_documents d where ");
-    E::push_search_condition(&mut sql, term);
-    sql.push(") d join server_versions v on v.document_id = d.id where true");
-    push_filters::<E>(&mut sql, filters, ChangedScan::PLAIN.column);
-    sql.push(") hits");
-    if let Some((tier, rank, server_name, version)) = cursor_ranked(cursor) {
-        sql.push(" where (tier, server_name, latest_rank, version) > (");
-        sql.bind(i64::from(tier))
-            .push(", ")
-            .bind(server_name)
-            .push(", ");
-        sql.bind(i64::from(rank)).push(", ").bind(version).push(")");
-    }
-    sql.push(" order by tier, server_name, latest_rank, version limit ");
-    sql.bind(i64::from(limit));
-    sql.push(
-        ") h join server_versions v on v.id = h.id \
-         order by h.tier, h.server_name, h.latest_rank, h.version",
-    );
-    sql
-}
-
-/// The [`SearchTier`] of search document `d`, as an SQL `case`.
-fn push_tier<'a, E: Engine>(sql: &mut Sql<'a>, term: &'a SearchTerm) {
-    let term = sql.param(term.folded.as_str());
-    let at = E::POSITION;
-    let local = format!("substr(d.search_name, {at}(d.search_name, '/') + 1)");
-    sql.push(&format!(
-        "case when d.search_name = {term} or {local} = {term} then {exact} \
-         when {at}(d.search_name, {term}) = 1 or {at}({local}, {term}) = 1 then {prefix} \
-         when {at}(d.search_name, {term}) > 0 then {name} \
-         when {at}(d.search_text, {term}) > 0 then {text} else {words} end",
-        exact = SearchTier::ExactName as u8,
-        prefix = SearchTier::NamePrefix as u8,
-        name = SearchTier::NameSubstring as u8,
-        text = SearchTier::TextSubstring as u8,
-        words = SearchTier::FullText as u8,
-    ));
-}
-
 /// Appends the list filters (each `and …`) to a query over `server_versions v`. `changed_column` is
 /// how `updated_since` reads `changed_at` (see [`ChangedScan`]).
-fn push_filters<'a, E: Engine>(sql: &mut Sql<'a>, filters: &'a Filters<'a>, changed_column: &str) {
+pub(crate) fn push_filters<'a, E: Engine>(
+    sql: &mut Sql<'a>,
+    filters: &'a Filters<'a>,
+    changed_column: &str,
+) {
     if let Some(version) = filters.version {
         push_version(sql, version);
     }
@@ -224,14 +167,14 @@ fn push_filters<'a, E: Engine>(sql: &mut Sql<'a>, filters: &'a Filters<'a>, chan
 }
 
 /// `and v.status <> 'deleted'` unless deleted versions are wanted.
-fn push_deleted(sql: &mut Sql<'_>, include_deleted: bool) {
+pub(super) fn push_deleted(sql: &mut Sql<'_>, include_deleted: bool) {
     if !include_deleted {
         sql.push(" and v.status <> 'deleted'");
     }
 }
 
 /// `and v.is_latest` or `and v.version = $n`.
-fn push_version<'a>(sql: &mut Sql<'a>, version: &'a VersionSelector) {
+pub(super) fn push_version<'a>(sql: &mut Sql<'a>, version: &'a VersionSelector) {
     match version {
         VersionSelector::Latest => sql.push(" and v.is_latest"),
         VersionSelector::Exact(version) => sql.push(" and v.version = ").bind(version),

@@ -10,9 +10,10 @@ use super::{
 
 /// The columns of server version `v` a [`VersionRecord`] is read from, in [`record`]'s order.
 pub(crate) const RECORD_COLUMNS: &str = "v.server_name, v.version, v.manifest, v.status, \
-    v.status_message, v.status_changed_at, v.published_at, v.updated_at, v.is_latest, v.provenance";
+    v.status_message, v.status_changed_at, v.published_at, v.updated_at, v.is_latest, v.provenance, \
+    v.review_summary";
 /// How many columns [`RECORD_COLUMNS`] names: further columns of a row start here.
-pub(crate) const RECORD_WIDTH: usize = 10;
+pub(crate) const RECORD_WIDTH: usize = 11;
 
 pub(crate) fn record(row: &mut Row) -> Result<VersionRecord, StoreError> {
     Ok(VersionRecord {
@@ -26,6 +27,7 @@ pub(crate) fn record(row: &mut Row) -> Result<VersionRecord, StoreError> {
         updated_at: row.time(7)?,
         is_latest: row.bool(8)?,
         provenance: row.opt_text(9)?,
+        review: row.opt_text(10)?,
     })
 }
 

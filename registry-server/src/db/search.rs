@@ -160,54 +160,6 @@ impl SearchTerm {
             words,
         })
     }
-
-    /// `%term%` for `like … escape '\'`, with `%`, `_` and `\` taken literally.
-    pub(crate) fn like_pattern(&self) -> String {
-        let mut pattern = String::with_capacity(self.folded.len() + 2);
-        pattern.push('%');
-        for c in self.folded.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
-        pattern
-    }
-
-    /// PostgreSQL `tsquery` text requiring every word (`'a' & 'b'`); words hold no quotes.
-    pub(crate) fn tsquery(&self) -> Option<String> {
-        let words = self.words.as_ref()?;
-        Some(
-            words
-                .iter()
-                .map(|word| format!("'{word}'"))
-                .collect::<Vec<_>>()
-                .join(" & "),
-        )
-    }
-
-    /// FTS5 query requiring every word (`"a" "b"`).
-    pub(crate) fn fts_words(&self) -> Option<String> {
-        let words = self.words.as_ref()?;
-        Some(
-            words
-                .iter()
-                .map(|word| format!("\"{word}\""))
-                .collect::<Vec<_>>()
-                .join(" "),
-        )
-    }
-
-    /// FTS5 phrase of the whole term, for the trigram index.
-    pub(crate) fn fts_phrase(&self) -> String {
-        format!("\"{}\"", self.folded.replace('"', "\"\""))
-    }
-
-    /// The trigram index can only find terms of three or more characters.
-    pub(crate) fn trigram_indexable(&self) -> bool {
-        self.folded.chars().nth(2).is_some()
-    }
 }
 
 /// List filters other than search and cursor, checked once for both engines.

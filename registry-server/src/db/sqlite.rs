@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 
 use super::engine::{ChangedScan, Engine};
 use super::plan::{NewVersion, text_column};
-use super::search::{SearchTerm, json_array, json_string};
+use super::search::{json_array, json_string};
 use super::shared::{acquire_timeout, connection_error, max_connections, pool_usage};
 use super::sql::{self, Arg, Cell, Columns, Dialect, Row, RowsAffected, Sql, Values, to_micros};
 use super::{DatabaseConfig, StoreError};
@@ -33,7 +33,7 @@ use super::{DatabaseConfig, StoreError};
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
 /// File name of the embedded database inside the data directory.
-const DATABASE_FILE: &str = "registry.db";
+pub(super) const DATABASE_FILE: &str = "registry.db";
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Below this many rows changed since `updated_since`, a list sorts them instead of walking the keyset
@@ -87,8 +87,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            // 16 MiB page cache per connection (the default is 2 MiB): imports touch several indexes.
-            .pragma("cache_size", "-16384")
+            // 4 MiB page cache per connection (the default is 2 MiB): every pooled connection keeps its
+            // own, so this bounds the server's memory; the OS page cache holds the file anyway. Imports
+            // raise it on their connection (`begin_import`).
+            .pragma("cache_size", "-4096")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections(config))
@@ -118,7 +120,6 @@ impl Engine for SqliteStore {
     const ROWS_PER_STATEMENT: usize = 64;
     /// `begin immediate` already holds the database's only write lock.
     const LOCK_ROWS: &'static str = "";
-    const POSITION: &'static str = "instr";
 
     async fn fetch(&self, tx: Option<&mut Self::Tx>, sql: Sql<'_>) -> Result<Vec<Row>, StoreError> {
         sql::fetch(&self.pool, tx, &sql).await
@@ -148,7 +149,11 @@ impl Engine for SqliteStore {
     }
 
     async fn begin_import(&self) -> Result<Self::Tx, StoreError> {
-        self.begin_write().await
+        let mut tx = self.begin_write().await?;
+        // Imports touch several indexes: 16 MiB of cache on the importing connection.
+        self.execute(Some(&mut tx), Sql::new("pragma cache_size = -16384"))
+            .await?;
+        Ok(tx)
     }
 
     async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError> {
@@ -204,38 +209,6 @@ impl Engine for SqliteStore {
             ))
             .bind(value)
             .push(")");
-    }
-
-    /// The term is a substring of the folded name or title/description, or all its words are in the
-    /// word index. Terms of three or more characters are looked up in the trigram index first.
-    fn push_search_condition<'a>(sql: &mut Sql<'a>, term: &'a SearchTerm) {
-        let words = term.fts_words().map(|words| sql.param(words));
-        sql.push("(");
-        if term.trigram_indexable() {
-            sql.push(
-                "d.id in (select rowid from search_documents_trigrams \
-                 where search_documents_trigrams match ",
-            )
-            .bind(term.fts_phrase());
-            if let Some(words) = &words {
-                sql.push(&format!(
-                    " union select rowid from search_documents_words \
-                     where search_documents_words match {words}"
-                ));
-            }
-            sql.push(") and ");
-        }
-        let folded = sql.param(term.folded.as_str());
-        sql.push(&format!(
-            "(instr(d.search_name, {folded}) > 0 or instr(d.search_text, {folded}) > 0"
-        ));
-        if let Some(words) = &words {
-            sql.push(&format!(
-                " or d.id in (select rowid from search_documents_words \
-                 where search_documents_words match {words})"
-            ));
-        }
-        sql.push("))");
     }
 
     /// Ids are assigned here (the write lock is held) so the full-text rows can share them.

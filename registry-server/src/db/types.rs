@@ -54,6 +54,22 @@ pub struct VersionRecord {
     pub is_latest: bool,
     /// The verified provenance summary (JSON text) when the version was published with a bundle.
     pub provenance: Option<String>,
+    /// The summary of the security review made at publish (JSON text), when one was made.
+    pub review: Option<String>,
+}
+
+/// What is stored with a new version besides its manifest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublishExtras<'a> {
+    pub provenance: Option<&'a StoredProvenance>,
+    pub review: Option<&'a StoredReview>,
+}
+
+/// The security review made at publish: the whole review and its summary (both JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReview {
+    pub review: String,
+    pub summary: String,
 }
 
 /// Provenance stored with a version at publish: the verified summary and the bundle as sent (JSON text).
@@ -149,15 +165,18 @@ impl VersionSelector {
     }
 }
 
-/// How relevant a search hit is; lower is better. Computed identically on both engines so results and
-/// cursors agree. A server's versions are ranked together, by the best tier any of them reaches.
+/// How relevant a search hit is; lower is better. Computed in Rust by the search index
+/// (`crate::search_index`), so both engines agree on results and cursors. A server's versions are
+/// ranked together, by the best tier any of its listed versions reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SearchTier {
     /// The whole name or the part after `/` equals the term (case-insensitive).
     ExactName = 0,
     /// The name, or the part after `/`, starts with the term.
     NamePrefix = 1,
-    /// The term is a substring of the name.
+    /// The term is a substring of the name. A match lying wholly inside the reverse-DNS boilerplate
+    /// before the owner (`io.github.`, `com.`) is not a name match (nor a prefix one): it ranks as
+    /// [`Self::TextSubstring`] when the title or description holds the term, else [`Self::FullText`].
     NameSubstring = 2,
     /// The term is a substring of the title or description.
     TextSubstring = 3,

@@ -14,7 +14,7 @@ use super::plan::{text_column, touched_names};
 use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, first, record, stored_version};
 use super::sql::{Sql, Values};
 use super::{
-    ImportOutcome, MirrorTimes, PublishedVersion, StoreError, StoredProvenance, VersionRecord, now,
+    ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion, StoreError, VersionRecord, now,
 };
 
 /// What [`write_batch`] did.
@@ -383,7 +383,7 @@ async fn duplicate_of<E: Engine>(
 pub(crate) async fn publish_gated<E: Engine, X>(
     engine: &E,
     manifest: &Manifest,
-    provenance: Option<&StoredProvenance>,
+    extras: PublishExtras<'_>,
     gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, X> + Send,
 ) -> Result<Result<VersionRecord, X>, StoreError> {
     let mut tx = engine.begin_write().await?;
@@ -418,7 +418,19 @@ pub(crate) async fn publish_gated<E: Engine, X>(
         let sql = sql.arg(report).arg(name).arg(version);
         engine.execute(Some(&mut tx), sql).await?;
     }
-    if let Some(provenance) = provenance {
+    if let Some(review) = extras.review {
+        let sql = Sql::new(
+            "update server_versions set review = $1, review_summary = $2 \
+             where server_name = $3 and version = $4",
+        );
+        let sql = sql
+            .arg(&review.review)
+            .arg(&review.summary)
+            .arg(name)
+            .arg(version);
+        engine.execute(Some(&mut tx), sql).await?;
+    }
+    if let Some(provenance) = extras.provenance {
         let sql = Sql::new(
             "update server_versions set provenance = $1 where server_name = $2 and version = $3",
         );
@@ -437,7 +449,8 @@ pub(crate) async fn publish_gated<E: Engine, X>(
         .pop()
         .ok_or_else(|| StoreError::Corrupt("a publish inserted nothing".to_owned()))?;
     let mut record = new_record(&inserted);
-    record.provenance = provenance.map(|p| p.summary.clone());
+    record.provenance = extras.provenance.map(|p| p.summary.clone());
+    record.review = extras.review.map(|r| r.summary.clone());
     Ok(Ok(record))
 }
 
@@ -454,6 +467,7 @@ fn new_record(row: &NewVersion<'_>) -> VersionRecord {
         updated_at: row.updated_at,
         is_latest: row.is_latest,
         provenance: None,
+        review: None,
     }
 }
 

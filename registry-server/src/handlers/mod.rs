@@ -7,6 +7,7 @@ pub mod compat_policy;
 pub mod health;
 pub mod provenance;
 pub mod publish;
+pub mod review;
 pub mod servers;
 pub mod status;
 pub mod tokens;

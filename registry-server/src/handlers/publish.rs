@@ -8,7 +8,7 @@ use registry_schema::{Error as SchemaError, Manifest, ServerName};
 use crate::audit::AuditSlot;
 use crate::auth::Publisher;
 use crate::compat;
-use crate::db::StoreError;
+use crate::db::{PublishExtras, StoreError};
 use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
 use crate::extract::RawBody;
 use crate::handlers::TAG_PUBLISH;
@@ -83,6 +83,11 @@ pub async fn publish_version(
         request.bundle,
     )
     .await?;
+    let review = crate::review::check_publish(
+        &manifest,
+        state.config.review_policy,
+        request.pointer_prefix,
+    )?;
     let policy = state
         .store
         .compat_policy_for(manifest.name().as_str())
@@ -98,13 +103,20 @@ pub async fn publish_version(
     let mut accepted = false;
     let gated = state
         .store
-        .publish_gated(&manifest, provenance.as_ref(), |history| {
-            let kept = compat::gate_publish(&manifest, history, &gate_request);
-            accepted = kept
-                .as_ref()
-                .is_ok_and(|report| report.as_deref().is_some_and(compat::accepts_break));
-            kept
-        })
+        .publish_gated(
+            &manifest,
+            PublishExtras {
+                provenance: provenance.as_ref(),
+                review: review.as_ref(),
+            },
+            |history| {
+                let kept = compat::gate_publish(&manifest, history, &gate_request);
+                accepted = kept
+                    .as_ref()
+                    .is_ok_and(|report| report.as_deref().is_some_and(compat::accepts_break));
+                kept
+            },
+        )
         .await;
     let gated = match gated {
         // A retry of a publish that was stored (its answer lost, or a 503 after the commit): the

@@ -1,40 +1,63 @@
-//! The install section: the `mcp-reg install` command for each host the CLI supports, and one-click
-//! deep links where hosts have them (VS Code `vscode:mcp/install?…`, Cursor
+//! The install section: for each host, the config snippet exactly as
+//! `mcp-reg install NAME@VERSION --host ID --print --placeholders` prints it, the `mcp-reg install`
+//! command, and one-click deep links where hosts have them (VS Code `vscode:mcp/install?…`, Cursor
 //! `cursor://anysphere.cursor-deeplink/mcp/install?…`).
 //!
-//! Issue 16, second part (not here yet): each host's config snippet, byte for byte as
-//! `mcp-reg install --dry-run` writes it, from the one shared source of truth. Its place on the page is
-//! [`host_snippet`]; the launch configs below only feed the two deep links.
+//! Snippets, refusals and deep-link payloads all come from `registry_install`, the renderer the CLI
+//! writes config files with (one source of truth, issue 16): this module only lays them out and
+//! URL-encodes the links.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use maud::{Markup, html};
-use registry_schema::manifest::{Package, Transport, TransportType};
-use serde_json::{Map, Value, json};
+use registry_install::{Host, Platform, SnippetOptions, deeplink};
+use registry_schema::manifest::{Package, Transport};
+use registry_schema::{ServerJson, ServerName, ServerVersion};
+use serde_json::{Map, Value};
 
-use super::layout::{copyable, query_value};
+use super::layout::{copyable, is_web_url, query_value};
 
-/// The CLI's hosts (`registry-cli/src/install/hosts.rs`, `PROFILES`): `--host` id and display name.
-pub const HOSTS: &[(&str, &str)] = &[
-    ("claude-desktop", "Claude Desktop"),
-    ("claude-code", "Claude Code"),
-    ("cursor", "Cursor"),
-    ("vscode", "VS Code"),
-    ("vscode-insiders", "VS Code Insiders"),
-    ("windsurf", "Windsurf"),
-    ("continue", "Continue"),
-    ("zed", "Zed"),
-    ("gemini", "Gemini CLI"),
-    ("codex", "Codex"),
-    ("cline", "Cline"),
-    ("opencode", "opencode"),
-    ("goose", "Goose"),
-    ("lmstudio", "LM Studio"),
-    ("amazon-q", "Amazon Q"),
-    ("jetbrains", "JetBrains (Junie)"),
-    ("kiro", "Kiro"),
-    ("antigravity", "Antigravity"),
+/// The hosts the page lists, in its order; the first four are shown open.
+pub const HOSTS: [Host; 20] = [
+    Host::ClaudeDesktop,
+    Host::ClaudeCode,
+    Host::Cursor,
+    Host::VsCode,
+    Host::VsCodeInsiders,
+    Host::Windsurf,
+    Host::Continue,
+    Host::Zed,
+    Host::Gemini,
+    Host::Codex,
+    Host::Cline,
+    Host::Opencode,
+    Host::Goose,
+    Host::LmStudio,
+    Host::AmazonQ,
+    Host::JetBrains,
+    Host::Kiro,
+    Host::Antigravity,
+    Host::CopilotCli,
+    Host::KiloCode,
 ];
+
+/// Snippets are those of macOS and Linux, which write the same entries (on Windows `mcp-reg install`
+/// wraps `npx`/`uvx`/`dnx` in `cmd /c`).
+pub const PLATFORM: Platform = Platform::Linux;
+
+/// How the page renders snippets: as `mcp-reg install --print --placeholders` does, with no `--env`.
+pub fn snippet_options() -> SnippetOptions {
+    SnippetOptions {
+        placeholders: true,
+        ..SnippetOptions::default()
+    }
+}
+
+/// The host's snippet for `server`, or why mcp-reg cannot install it there (the CLI's own message).
+pub fn host_snippet(server: &ServerJson, host: Host) -> Result<String, String> {
+    registry_install::snippet(server, host, PLATFORM, &snippet_options())
+        .map_err(|err| err.to_string())
+}
 
 /// `mcp-reg install NAME[@VERSION] --host HOST`. Server names hold only `[A-Za-z0-9._/-]` and the
 /// argument is quoted when a version holds anything else, so the command is safe to paste into a shell.
@@ -59,248 +82,162 @@ fn shell_quote(text: &str) -> String {
     }
 }
 
-/// How a host would start the server, for the deep links: the first package with a pinned version of
-/// a registry type with a known runner, else the first remote whose URL needs no variables.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Launch {
-    Stdio {
-        command: &'static str,
-        args: Vec<String>,
-        /// Required environment variables: `(name, description, secret)`.
-        env: Vec<(String, Option<String>, bool)>,
-    },
-    Remote {
-        /// `http` or `sse`.
-        kind: &'static str,
-        url: String,
-    },
+/// A deep-link payload that connects to anything but an http(s) URL is not offered.
+fn web_only(config: &Value) -> bool {
+    config
+        .get("url")
+        .and_then(Value::as_str)
+        .is_none_or(is_web_url)
 }
 
-pub fn launch(packages: &[Package], remotes: &[Transport]) -> Option<Launch> {
-    for package in packages {
-        let Some(version) = package.version.as_deref().filter(|v| !v.is_empty()) else {
-            continue;
-        };
-        if package.transport.r#type != TransportType::Stdio {
-            continue;
-        }
-        let id = package.identifier.as_str();
-        let (command, args) = match package.registry_type.as_str() {
-            "npm" => ("npx", vec!["-y".to_owned(), format!("{id}@{version}")]),
-            "pypi" => ("uvx", vec![format!("{id}=={version}")]),
-            "nuget" => ("dnx", vec![format!("{id}@{version}"), "--yes".to_owned()]),
-            "oci" => (
-                "docker",
-                vec![
-                    "run".to_owned(),
-                    "-i".to_owned(),
-                    "--rm".to_owned(),
-                    if id.contains(':') || id.contains('@') {
-                        id.to_owned()
-                    } else {
-                        format!("{id}:{version}")
-                    },
-                ],
-            ),
-            _ => continue,
-        };
-        // Arguments that need a value from the user are left to the install command.
-        if package
-            .runtime_arguments()
-            .iter()
-            .chain(package.package_arguments())
-            .any(|argument| argument.input.is_required() && argument.input.value.is_none())
-        {
-            continue;
-        }
-        let env = package
-            .environment_variables()
-            .iter()
-            .filter(|var| var.input.is_required())
-            .map(|var| {
-                (
-                    var.name.clone(),
-                    var.input.description.clone(),
-                    var.input.is_secret(),
-                )
-            })
-            .collect();
-        return Some(Launch::Stdio { command, args, env });
-    }
-    remotes.iter().find_map(|remote| {
-        let url = remote.url.as_deref()?;
-        let kind = match remote.r#type {
-            TransportType::StreamableHttp => "http",
-            TransportType::Sse => "sse",
-            TransportType::Stdio => return None,
-        };
-        let required_header = remote
-            .headers
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|header| header.input.is_required());
-        (super::layout::is_web_url(url) && !url.contains('{') && !required_header).then(|| {
-            Launch::Remote {
-                kind,
-                url: url.to_owned(),
-            }
-        })
+/// `vscode:mcp/install?{json}`: VS Code's entry as `mcp-reg install --host vscode` writes it, with its
+/// name and the `inputs` its secrets refer to; `None` when the entry needs values nobody gave.
+pub fn vscode_link(server: &ServerJson) -> Option<String> {
+    let config = deeplink::vscode_config(server).ok()?;
+    web_only(&config).then(|| format!("vscode:mcp/install?{}", query_value(&config.to_string())))
+}
+
+/// `cursor://anysphere.cursor-deeplink/mcp/install?name=…&config=<base64 JSON>`: Cursor's entry as
+/// `mcp-reg install --host cursor` writes it (secrets as `${env:NAME}`).
+pub fn cursor_link(server: &ServerJson) -> Option<String> {
+    let (name, config) = deeplink::cursor_config(server).ok()?;
+    web_only(&config).then(|| {
+        format!(
+            "cursor://anysphere.cursor-deeplink/mcp/install?name={}&config={}",
+            query_value(&name),
+            query_value(&STANDARD.encode(config.to_string()))
+        )
     })
 }
 
-/// `vscode:mcp/install?{json}`: VS Code's own config shape, secrets through its `inputs`.
-pub fn vscode_link(local_name: &str, launch: &Launch) -> String {
-    let mut config = Map::new();
-    config.insert("name".to_owned(), json!(local_name));
-    match launch {
-        Launch::Stdio { command, args, env } => {
-            config.insert("type".to_owned(), json!("stdio"));
-            config.insert("command".to_owned(), json!(command));
-            config.insert("args".to_owned(), json!(args));
-            if !env.is_empty() {
-                let vars: Map<String, Value> = env
-                    .iter()
-                    .map(|(name, _, _)| (name.clone(), json!(format!("${{input:{name}}}"))))
-                    .collect();
-                let inputs: Vec<Value> = env
-                    .iter()
-                    .map(|(name, description, secret)| {
-                        json!({
-                            "type": "promptString",
-                            "id": name,
-                            "description": description.clone().unwrap_or_else(|| name.clone()),
-                            "password": secret,
-                        })
-                    })
-                    .collect();
-                config.insert("env".to_owned(), Value::Object(vars));
-                config.insert("inputs".to_owned(), Value::Array(inputs));
+fn deep_links(server: &ServerJson) -> (Option<String>, Option<String>) {
+    (vscode_link(server), cursor_link(server))
+}
+
+/// One host's row: its name, the command, and the snippet or the reason there is none.
+fn host_row(index: usize, name: &str, version: Option<&str>, server: &ServerJson) -> Markup {
+    let host = HOSTS[index];
+    let id = host.id();
+    let snippet_id = format!("snippet-{index}");
+    html! {
+        li data-host=(id) {
+            span.host { (host.name()) }
+            (copyable(&format!("install-{index}"), &command(name, version, id)))
+            @match host_snippet(server, host) {
+                Ok(text) => div.copyable.snippet {
+                    pre { code id=(snippet_id) data-snippet=(id) { (text) } }
+                    button.copy type="button" data-copy=(snippet_id) hidden { "Copy" }
+                },
+                Err(reason) => p.refusal {
+                    "mcp-reg cannot install it here: " span data-refusal=(id) { (reason) }
+                },
             }
-        }
-        Launch::Remote { kind, url } => {
-            config.insert("type".to_owned(), json!(kind));
-            config.insert("url".to_owned(), json!(url));
         }
     }
-    format!(
-        "vscode:mcp/install?{}",
-        query_value(&Value::Object(config).to_string())
-    )
 }
 
-/// `cursor://anysphere.cursor-deeplink/mcp/install?name=…&config=<base64 JSON>`; secrets as
-/// `${env:NAME}`, read from the user's environment.
-pub fn cursor_link(local_name: &str, launch: &Launch) -> String {
-    let config = match launch {
-        Launch::Stdio { command, args, env } => {
-            let mut config = json!({"command": command, "args": args});
-            if !env.is_empty() {
-                let vars: Map<String, Value> = env
-                    .iter()
-                    .map(|(name, _, _)| (name.clone(), json!(format!("${{env:{name}}}"))))
-                    .collect();
-                config["env"] = Value::Object(vars);
-            }
-            config
-        }
-        Launch::Remote { url, .. } => json!({"url": url}),
-    };
-    format!(
-        "cursor://anysphere.cursor-deeplink/mcp/install?name={}&config={}",
-        query_value(local_name),
-        query_value(&STANDARD.encode(config.to_string()))
-    )
-}
-
-/// Issue 16, second part: the host's config snippet (byte for byte as `mcp-reg install --dry-run`
-/// writes it) goes here, from the shared install-snippet library. Until then, none.
-fn host_snippet(_host: &str) -> Option<Markup> {
-    None
-}
-
-/// The install section of a server or version page.
-pub fn section(
-    name: &str,
-    version: Option<&str>,
-    packages: &[Package],
-    remotes: &[Transport],
-) -> Markup {
-    let local_name = name.split_once('/').map_or(name, |(_, local)| local);
-    let launch = launch(packages, remotes);
-    let (first, rest) = HOSTS.split_at(4);
-    let row = |(index, (host, label)): (usize, &(&str, &str))| {
-        html! {
-            li {
-                span.host { (label) }
-                (copyable(&format!("install-{index}"), &command(name, version, host)))
-                @if let Some(snippet) = host_snippet(host) { (snippet) }
-            }
-        }
-    };
+/// The install section of a server or version page: `name` as in the URL, `version` when the page
+/// is one version's, `server` the manifest shown.
+pub fn section(name: &str, version: Option<&str>, server: &ServerJson) -> Markup {
+    let (vscode, cursor) = deep_links(server);
+    let open = 4;
     html! {
         section #install aria-labelledby="install-title" {
             h2 #install-title { "Install" }
-            @if let Some(launch) = &launch {
+            @if vscode.is_some() || cursor.is_some() {
                 p.deeplinks {
-                    a.button href=(vscode_link(local_name, launch)) { "Install in VS Code" }
+                    @if let Some(link) = &vscode { a.button href=(link) { "Install in VS Code" } }
                     " "
-                    a.button href=(cursor_link(local_name, launch)) { "Install in Cursor" }
+                    @if let Some(link) = &cursor { a.button href=(link) { "Install in Cursor" } }
                 }
             }
-            p { "With the " code { "mcp-reg" } " CLI, which pins the version and routes secrets through each host's own mechanism:" }
+            p {
+                "With the " code { "mcp-reg" } " CLI, which pins the version and routes secrets through each host's own mechanism; "
+                "or paste the entry into the host's config file. " code { "<KEY>" } " marks a value to fill in. "
+                "Entries are those of macOS and Linux (on Windows, " code { "npx" } ", " code { "uvx" } " and " code { "dnx" } " run through " code { "cmd /c" } ")."
+            }
             ul.hosts {
-                @for item in first.iter().enumerate() { (row(item)) }
+                @for index in 0..open { (host_row(index, name, version, server)) }
             }
             details {
-                summary { "More hosts (" (rest.len()) ")" }
+                summary { "More hosts (" (HOSTS.len() - open) ")" }
                 ul.hosts {
-                    @for (index, host) in rest.iter().enumerate() { (row((index + first.len(), host))) }
+                    @for index in open..HOSTS.len() { (host_row(index, name, version, server)) }
                 }
             }
         }
     }
 }
 
+/// A manifest with what a result row knows (the deep links need only its packages and remotes).
+fn listing_server(
+    name: &str,
+    version: &str,
+    packages: &[Package],
+    remotes: &[Transport],
+) -> Option<ServerJson> {
+    Some(ServerJson {
+        schema: None,
+        name: ServerName::parse(name).ok()?,
+        description: String::new(),
+        version: ServerVersion::parse(version).ok()?,
+        title: None,
+        website_url: None,
+        repository: None,
+        icons: None,
+        packages: Some(packages.to_vec()),
+        remotes: Some(remotes.to_vec()),
+        meta: None,
+        extra: Map::new(),
+    })
+}
+
 /// The deep-link buttons alone, for result rows.
-pub fn quick_links(name: &str, packages: &[Package], remotes: &[Transport]) -> Markup {
-    let local_name = name.split_once('/').map_or(name, |(_, local)| local);
-    let Some(launch) = launch(packages, remotes) else {
+pub fn quick_links(
+    name: &str,
+    version: &str,
+    packages: &[Package],
+    remotes: &[Transport],
+) -> Markup {
+    let Some(server) = listing_server(name, version, packages, remotes) else {
         return html! {};
     };
+    let (vscode, cursor) = deep_links(&server);
     html! {
-        a.button.small href=(vscode_link(local_name, &launch)) aria-label={ "Install " (name) " in VS Code" } { "VS Code" }
-        a.button.small href=(cursor_link(local_name, &launch)) aria-label={ "Install " (name) " in Cursor" } { "Cursor" }
+        @if let Some(link) = &vscode {
+            a.button.small href=(link) aria-label={ "Install " (name) " in VS Code" } { "VS Code" }
+        }
+        @if let Some(link) = &cursor {
+            a.button.small href=(link) aria-label={ "Install " (name) " in Cursor" } { "Cursor" }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
-    fn package(json: Value) -> Package {
-        serde_json::from_value(json).expect("package")
+    fn server(extra: &Value) -> ServerJson {
+        let mut base =
+            json!({"name": "io.github.acme/weather", "description": "d", "version": "1.2.0"});
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        serde_json::from_value(base).expect("server")
     }
 
     #[test]
-    fn npm_launch_and_links() {
-        let packages = [package(json!({
+    fn links_come_from_the_cli_entries() {
+        let npm = server(&json!({"packages": [{
             "registryType": "npm", "identifier": "@acme/weather", "version": "1.2.0",
             "transport": {"type": "stdio"},
             "environmentVariables": [{"name": "API_KEY", "isRequired": true, "isSecret": true, "description": "key"}]
-        }))];
-        let launch = launch(&packages, &[]).expect("launch");
-        assert_eq!(
-            launch,
-            Launch::Stdio {
-                command: "npx",
-                args: vec!["-y".into(), "@acme/weather@1.2.0".into()],
-                env: vec![("API_KEY".into(), Some("key".into()), true)],
-            }
-        );
-        let vscode = vscode_link("weather", &launch);
+        }]}));
+        let vscode = vscode_link(&npm).expect("vscode");
         assert!(vscode.starts_with("vscode:mcp/install?%7B%22name%22%3A%22weather%22"));
-        let cursor = cursor_link("weather", &launch);
+        let cursor = cursor_link(&npm).expect("cursor");
         let config = cursor.split("config=").nth(1).expect("config");
         let decoded = STANDARD
             .decode(
@@ -311,6 +248,28 @@ mod tests {
             .expect("base64");
         let config: Value = serde_json::from_slice(&decoded).expect("json");
         assert_eq!(config["env"]["API_KEY"], "${env:API_KEY}");
+        assert_eq!(config["args"], json!(["-y", "@acme/weather@1.2.0"]));
+
+        // A required value nobody gave: a placeholder in the snippet, no one-click link.
+        let needs_dir = server(&json!({"packages": [{
+            "registryType": "npm", "identifier": "@acme/weather", "version": "1.2.0",
+            "transport": {"type": "stdio"},
+            "packageArguments": [{"type": "positional", "valueHint": "dir", "isRequired": true}]
+        }]}));
+        assert_eq!(vscode_link(&needs_dir), None);
+        let snippet = host_snippet(&needs_dir, Host::Cursor).expect("snippet");
+        assert!(snippet.contains("\"<dir>\""), "{snippet}");
+
+        // A remote that is not http(s) gets no link; a server with nothing to run, the CLI's reason.
+        let odd = server(
+            &json!({"remotes": [{"type": "streamable-http", "url": "javascript:alert(1)"}]}),
+        );
+        assert_eq!(cursor_link(&odd), None);
+        let empty = server(&json!({}));
+        assert_eq!(
+            host_snippet(&empty, Host::Cursor),
+            Err("the server has no packages and no remotes".to_owned())
+        );
     }
 
     #[test]
@@ -323,5 +282,12 @@ mod tests {
             command("io.x/y", Some("1.0.0 beta"), "zed"),
             "mcp-reg install 'io.x/y@1.0.0 beta' --host zed"
         );
+    }
+
+    #[test]
+    fn the_page_lists_every_host_once() {
+        for host in Host::ALL {
+            assert_eq!(HOSTS.iter().filter(|h| **h == host).count(), 1, "{host:?}");
+        }
     }
 }

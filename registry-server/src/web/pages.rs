@@ -258,7 +258,7 @@ pub fn result_item(listing: &Listing, index: usize, heading: &str) -> Markup {
             (badges(listing))
             div.actions {
                 (copyable(&format!("cmd-{index}"), &format!("mcp-reg install {name}")))
-                (install::quick_links(name, &listing.packages, &listing.remotes))
+                (install::quick_links(name, &record.version, &listing.packages, &listing.remotes))
             }
         }
     }

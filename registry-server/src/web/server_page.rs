@@ -162,7 +162,7 @@ async fn version_page(state: &AppState, name: &str, version: Option<&str>) -> We
         }
         p.lead.pre-line { (server.description) }
         (links(server))
-        (install::section(name, version.map(|_| record.version.as_str()), server.packages(), server.remotes()))
+        (install::section(name, version.map(|_| record.version.as_str()), server))
         (runtime_section(server))
         (surface::surface_section(surface.as_ref()))
         (provenance_section(&record, provenance.as_ref(), &keys))

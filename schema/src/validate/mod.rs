@@ -4,12 +4,16 @@
 //! Each [`Issue`] carries a rule id (see [`RULES`]), the RFC 6901 pointer of the offending value, a
 //! severity and a message that quotes the value.
 
+mod keys;
 mod packages;
 mod rules;
+mod secrets;
 mod table;
 #[cfg(test)]
 mod tests;
 
+pub use self::keys::suggest;
+pub use self::secrets::{Finding, find_secret};
 pub use self::table::{RULES, canonical_registry_base_url};
 
 use std::borrow::Cow;
@@ -220,30 +224,87 @@ pub fn validate_bytes(bytes: &[u8], policy: &Policy) -> (Option<Value>, Report) 
 pub fn validate_value(value: &Value, policy: &Policy) -> Report {
     let mut semantic = Vec::new();
     let schema = check_semantics(value, *policy, &mut semantic);
+    let schema_issues: Vec<(Issue, bool)> = schema
+        .iter_errors(value)
+        .map(|err| {
+            let keyword = err.kind().keyword();
+            let issue = Issue::error(
+                format!("schema.{keyword}"),
+                err.instance_path().as_str().to_owned(),
+                shorten(&err.to_string()),
+            );
+            (issue, matches!(keyword, "anyOf" | "oneOf"))
+        })
+        .collect();
 
     // A semantic rule says more than the schema keyword it overlaps with: keep only the semantic issue
-    // where both fire on the same value.
+    // where both fire on the same value. A bare `anyOf`/`oneOf` ("not valid under any of the schemas")
+    // says least of all: drop it when any clearer error is reported at its value or beneath it.
     let semantic_pointers: HashSet<&str> = semantic
         .iter()
         .filter(|issue| issue.severity == Severity::Error)
         .map(|issue| issue.pointer.as_str())
         .collect();
-    let mut issues: Vec<Issue> = schema
-        .iter_errors(value)
-        .filter(|err| !semantic_pointers.contains(err.instance_path().as_str()))
-        .map(|err| {
-            Issue::error(
-                format!("schema.{}", err.kind().keyword()),
-                err.instance_path().as_str().to_owned(),
-                shorten(&err.to_string()),
-            )
+    let clearer: Vec<&str> = semantic
+        .iter()
+        .filter(|issue| issue.severity == Severity::Error)
+        .chain(
+            schema_issues
+                .iter()
+                .filter(|(_, combinator)| !combinator)
+                .map(|(issue, _)| issue),
+        )
+        .map(|issue| issue.pointer.as_str())
+        .collect();
+    let mut issues: Vec<Issue> = schema_issues
+        .iter()
+        .filter(|(issue, _)| !semantic_pointers.contains(issue.pointer.as_str()))
+        .filter(|(issue, combinator)| {
+            !combinator
+                || !clearer
+                    .iter()
+                    .any(|pointer| at_or_beneath(pointer, &issue.pointer))
         })
+        .map(|(issue, _)| issue.clone())
         .collect();
     issues.extend(semantic);
+    Report {
+        issues: one_per_rule_and_pointer(issues),
+    }
+}
+
+/// Whether `pointer` is `ancestor` or inside it (`/a/b` is beneath `/a`, `/ab` is not).
+fn at_or_beneath(pointer: &str, ancestor: &str) -> bool {
+    pointer
+        .strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Sorts the issues (errors first, then by pointer and rule) and merges those with the same rule
+/// and pointer into one: the most severe, with each distinct message once.
+fn one_per_rule_and_pointer(mut issues: Vec<Issue>) -> Vec<Issue> {
     issues
+        .sort_by(|a, b| (&a.pointer, &a.rule, a.severity).cmp(&(&b.pointer, &b.rule, b.severity)));
+    let mut merged: Vec<Issue> = Vec::with_capacity(issues.len());
+    let mut messages: Vec<String> = Vec::new();
+    for issue in issues {
+        match merged.last_mut() {
+            Some(last) if last.rule == issue.rule && last.pointer == issue.pointer => {
+                if !messages.contains(&issue.message) {
+                    last.message.push_str("; ");
+                    last.message.push_str(&issue.message);
+                    messages.push(issue.message);
+                }
+            }
+            _ => {
+                messages = vec![issue.message.clone()];
+                merged.push(issue);
+            }
+        }
+    }
+    merged
         .sort_by(|a, b| (a.severity, &a.pointer, &a.rule).cmp(&(b.severity, &b.pointer, &b.rule)));
-    issues.dedup();
-    Report { issues }
+    merged
 }
 
 /// Long values make long schema messages; the pointer already says where.
@@ -268,6 +329,12 @@ fn check_semantics(
     let mut rules = Rules { policy, issues };
     let schema = rules.schema_version(server.get("$schema"));
     rules.top_level(server);
+    let known = if std::ptr::eq(schema, LazyLock::force(&DRAFT_SCHEMA)) {
+        &*keys::DRAFT_KEYS
+    } else {
+        &*keys::CURRENT_KEYS
+    };
+    rules.unknown_keys(server, known);
     if let Some(Value::Array(packages)) = server.get("packages") {
         for (index, package) in packages.iter().enumerate() {
             if let Some(package) = package.as_object() {

@@ -166,6 +166,7 @@ impl Rules<'_> {
 
     fn argument(&mut self, at: &str, argument: &Map<String, Value>, names: &mut Vec<String>) {
         let text = |key: &str| argument.get(key).and_then(Value::as_str);
+        self.argument_secrets(at, argument);
         if let Some(hint) = text("valueHint") {
             names.push(hint.to_owned());
         }

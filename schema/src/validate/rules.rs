@@ -296,7 +296,7 @@ fn escaped(text: &str) -> String {
 }
 
 /// The RFC 6901 form of one member name.
-fn pointer_token(key: &str) -> String {
+pub(super) fn pointer_token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

@@ -92,6 +92,14 @@ pub const RULES: &[(&str, &str)] = &[
         "a named argument's value and default do not repeat its name (warning; strict: error)",
     ),
     (
+        "secret-in-argument",
+        "an argument's fixed value or default (or one of its variables') carries no literal credential: `--api-key=…`, `Authorization: Bearer …`, or a known key format (`sk-…`, `ghp_…`, `xoxb-…`, `AKIA…`); placeholders such as `{api_key}` are fine (warning; strict: error)",
+    ),
+    (
+        "unknown-key",
+        "every member of the server, repository, icons, packages, arguments, environment variables, headers, transports, remotes and variables is one the schema defines, with a \"did you mean\" for a close one (`_meta` is free-form; warning)",
+    ),
+    (
         "meta-size",
         "`_meta` is at most 4096 bytes of JSON (not counting the tool surface)",
     ),

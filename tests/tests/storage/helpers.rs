@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use registry_schema::{Manifest, Policy};
 use registry_server::db::{
-    Cursor, ListQuery, Status, StatusChange, Store, StoreError, VersionRecord, VersionSelector,
+    Cursor, ListQuery, PublishExtras, Status, StatusChange, Store, StoreError, VersionRecord,
+    VersionSelector,
 };
 use serde_json::{Value, json};
 
@@ -15,7 +16,9 @@ pub(crate) async fn publish(
     manifest: &Manifest,
 ) -> Result<VersionRecord, StoreError> {
     let gated = store
-        .publish_gated(manifest, None, |_| Ok::<_, Infallible>(None))
+        .publish_gated(manifest, PublishExtras::default(), |_| {
+            Ok::<_, Infallible>(None)
+        })
         .await?;
     Ok(gated.unwrap_or_else(|never| match never {}))
 }

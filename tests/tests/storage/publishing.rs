@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use registry_schema::{Manifest, Policy};
-use registry_server::db::{Status, Store, StoreError, VersionSelector, now};
+use registry_server::db::{PublishExtras, Status, Store, StoreError, VersionSelector, now};
 use registry_tests::db::TestDb;
 use serde_json::json;
 
@@ -263,9 +263,11 @@ pub(crate) async fn republishing_the_same_manifest_reports_the_stored_version(db
     );
     for text in [raw.as_str(), reordered.as_str()] {
         let outcome = store
-            .publish_gated(&parse_text(text), None, |_| -> Result<Option<String>, ()> {
-                panic!("the gate ran for a stored version")
-            })
+            .publish_gated(
+                &parse_text(text),
+                PublishExtras::default(),
+                |_| -> Result<Option<String>, ()> { panic!("the gate ran for a stored version") },
+            )
             .await;
         match outcome {
             Err(StoreError::Duplicate {

@@ -27,17 +27,34 @@ pub(crate) fn reference_tier(manifest: &Manifest, term: &str) -> Option<u8> {
         .map_or(name.as_str(), |(_, local)| local);
     let title = fold(server.title.as_deref().unwrap_or_default());
     let description = fold(&server.description);
+    // Reverse-DNS boilerplate before the owner (`io.github.`, `com.`): a match inside it is a hit,
+    // but not a name match.
+    let namespace: Vec<&str> = name.split('/').next().unwrap().split('.').collect();
+    let top = [
+        "io", "com", "ai", "dev", "org", "net", "app", "co", "me", "sh", "so", "xyz",
+    ];
+    let boilerplate = match namespace.as_slice() {
+        [first, "github" | "gitlab" | "bitbucket" | "codeberg", _, ..] if top.contains(first) => {
+            first.len() + 1 + namespace[1].len() + 1
+        }
+        [first, _, ..] if top.contains(first) => first.len() + 1,
+        _ => 0,
+    };
+    let beyond = |at: usize| at + term_folded.len() > boilerplate;
     if name == term_folded || local == term_folded {
         return Some(0);
     }
-    if name.starts_with(&term_folded) || local.starts_with(&term_folded) {
+    if (name.starts_with(&term_folded) && beyond(0)) || local.starts_with(&term_folded) {
         return Some(1);
     }
-    if name.contains(&term_folded) {
+    if name.match_indices(&term_folded).any(|(at, _)| beyond(at)) {
         return Some(2);
     }
     if title.contains(&term_folded) || description.contains(&term_folded) {
         return Some(3);
+    }
+    if name.contains(&term_folded) {
+        return Some(4);
     }
     let mut indexed: BTreeSet<String> = words(server.name.as_str()).collect();
     indexed.extend(words(server.title.as_deref().unwrap_or_default()));

@@ -462,3 +462,84 @@ async fn a_gallery_on_another_origin_reads_the_api() {
     let _ = closed_server.await;
     gallery_task.abort();
 }
+
+/// axe-core, vendored for the tests only (tests/fixtures/axe/README.md).
+const AXE: &str = include_str!("../../fixtures/axe/axe.min.js");
+
+/// Runs axe-core on the loaded page: the serious and critical violations, as `rule: targets`.
+async fn accessibility_violations(client: &Client) -> Vec<String> {
+    client.execute(AXE, vec![]).await.unwrap();
+    let result = client
+        .execute_async(
+            "const done = arguments[0];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(result).unwrap()
+}
+
+/// Issue 16: every page type has zero serious or critical axe-core violations, in light and dark mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_page_type_passes_axe() {
+    let (Some(chromium), Some(chromedriver)) = (
+        find(CHROMIUM, "MCPREG_CHROMIUM"),
+        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
+    ) else {
+        eprintln!(
+            "SKIPPED every_page_type_passes_axe: chromium and chromedriver are not installed \
+             (Debian: apt-get install -y chromium chromium-driver)"
+        );
+        return;
+    };
+    let app = TestApp::new(TestDb::sqlite().await).await;
+    seed(&app).await;
+    let (origin, stop, server) = serve_registry(&app, ServerConfig::default()).await;
+    let driver = start_driver(&chromedriver).await;
+    let pages = [
+        "/".to_owned(),
+        "/servers?q=weather".to_owned(),
+        "/servers?q=nothing-matches-this".to_owned(),
+        format!("/servers/{WEATHER}"),
+        format!("/servers/{WEATHER}/versions/1.0.0"),
+        format!("/servers/{WEATHER}/diff?from=1.1.0&to=2.0.0"),
+        "/namespaces/io.github.acme".to_owned(),
+        "/servers/io.github.nobody/missing".to_owned(),
+    ];
+    let mut failures = Vec::new();
+    for dark in [false, true] {
+        let args: &[&str] = if dark {
+            &[
+                "--force-dark-mode",
+                "--blink-settings=preferredColorScheme=0",
+            ]
+        } else {
+            &[]
+        };
+        let client = session(&driver, &chromium, args, true).await;
+        for page in &pages {
+            client.goto(&format!("{origin}{page}")).await.unwrap();
+            wait_for(&client, page, "document.readyState === 'complete'").await;
+            for violation in accessibility_violations(&client).await {
+                failures.push(format!(
+                    "{page} ({}): {violation}",
+                    if dark { "dark" } else { "light" }
+                ));
+            }
+        }
+        client.close().await.unwrap();
+    }
+    drop(driver);
+    let _ = stop.send(());
+    let _ = server.await;
+    assert!(
+        failures.is_empty(),
+        "accessibility violations:\n{}",
+        failures.join("\n")
+    );
+}

@@ -3,7 +3,7 @@
 
 use registry_schema::Manifest;
 use registry_server::auth::Action;
-use registry_server::db::StoredProvenance;
+use registry_server::db::{PublishExtras, StoredProvenance};
 use registry_tests::app::{TestApp, manifest};
 use serde_json::{Value, json};
 
@@ -82,7 +82,14 @@ pub async fn seed(app: &TestApp) {
     };
     let signed = Manifest::from_stored(signed.to_string()).expect("manifest");
     app.store
-        .publish_gated(&signed, Some(&provenance), |_| Ok::<_, ()>(None))
+        .publish_gated(
+            &signed,
+            PublishExtras {
+                provenance: Some(&provenance),
+                review: None,
+            },
+            |_| Ok::<_, ()>(None),
+        )
         .await
         .expect("store")
         .expect("gate");

@@ -86,14 +86,14 @@ pub struct Cluster {
 
 /// The found PostgreSQL programs and how to run them (as `postgres` when we are root).
 #[derive(Debug)]
-struct Programs {
-    bin: PathBuf,
+pub(super) struct Programs {
+    pub(super) bin: PathBuf,
     /// `Some((uid, gid))` of the `postgres` user when running as root.
-    as_postgres: Option<(u32, u32)>,
+    pub(super) as_postgres: Option<(u32, u32)>,
 }
 
 impl Programs {
-    fn command(&self, program: &str) -> Command {
+    pub(super) fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
         match self.as_postgres {
             Some(_) => {
@@ -261,7 +261,7 @@ fn start(programs: &Programs, dir: &Path) -> Result<u16, String> {
 }
 
 /// `initdb` into `data` (emptied first), UTF-8, trust auth for `postgres` on loopback.
-fn init(programs: &Programs, cluster: &Path, data: &Path) -> Result<(), String> {
+pub(super) fn init(programs: &Programs, cluster: &Path, data: &Path) -> Result<(), String> {
     match fs::remove_dir_all(cluster) {
         Ok(()) => {}
         Err(err) if err.kind() == ErrorKind::NotFound => {}
@@ -322,7 +322,7 @@ fn parse_major(version: &str) -> Option<String> {
     Some(major)
 }
 
-fn free_port() -> Result<u16, String> {
+pub(super) fn free_port() -> Result<u16, String> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
@@ -378,7 +378,7 @@ fn base_dir() -> Result<PathBuf, String> {
 }
 
 /// As root: the `postgres` user's uid and gid (initdb refuses root); otherwise `None`.
-fn postgres_user_if_root() -> Result<Option<(u32, u32)>, String> {
+pub(super) fn postgres_user_if_root() -> Result<Option<(u32, u32)>, String> {
     if id(&["-u"])? != 0 {
         return Ok(None);
     }

@@ -20,6 +20,8 @@
 
 #[cfg(unix)]
 mod cluster;
+#[cfg(unix)]
+pub mod private;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use self::emit::{key_text, render_item};
 use self::scan::strip_comment;
-use super::hosts::Layout;
+use crate::hosts::Layout;
 
 /// Why the editor refused a file, with the 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::parse::{parse_inline, parse_map, parse_quoted, parse_seq};
 use super::{Doc, Item, Line, Section, YamlError, err};
-use crate::install::hosts::Layout;
+use crate::hosts::Layout;
 
 fn split_lines(text: &str) -> Vec<Line<'_>> {
     let mut lines = Vec::new();

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::parse::parse_inline;
 use super::{get, remove, set};
-use crate::install::hosts::Layout;
+use crate::hosts::Layout;
 
 const LIST: Layout = Layout::List { name_key: "name" };
 

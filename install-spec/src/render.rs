@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::InstallError;
-use super::hosts::{Extra, Host, SecretStyle, StdioShape};
-use super::launch::{LaunchSpec, Part, RemoteTransport, SecretRef, Template};
+use crate::InstallError;
+use crate::hosts::{Extra, Host, SecretStyle, StdioShape};
+use crate::launch::{LaunchSpec, Part, RemoteTransport, SecretRef, Template, placeholder};
 
 /// One host entry and what comes with it.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,11 +35,15 @@ struct Ctx<'a> {
     style: SecretStyle,
     entry_name: &'a str,
     allow_plaintext: bool,
+    placeholders: bool,
     entry: Entry,
 }
 
 impl Ctx<'_> {
     fn plaintext(&mut self, secret: &SecretRef) -> Result<String, InstallError> {
+        if self.placeholders && secret.value.is_none() {
+            return Ok(placeholder(&secret.key));
+        }
         if !self.allow_plaintext {
             return Err(InstallError::SecretNeedsConsent {
                 host: self.host.name(),
@@ -118,12 +122,25 @@ pub fn entry(
     entry_name: &str,
     allow_plaintext: bool,
 ) -> Result<Entry, InstallError> {
+    entry_with(host, spec, entry_name, allow_plaintext, false)
+}
+
+/// [`entry`]; with `placeholders`, a secret without a value that the host could only hold in plain
+/// text is written as [`placeholder`] (`<KEY>`) instead of being refused.
+pub fn entry_with(
+    host: Host,
+    spec: &LaunchSpec,
+    entry_name: &str,
+    allow_plaintext: bool,
+    placeholders: bool,
+) -> Result<Entry, InstallError> {
     let profile = host.profile();
     let mut ctx = Ctx {
         host,
         style: profile.secrets,
         entry_name,
         allow_plaintext,
+        placeholders,
         entry: Entry {
             value: Value::Null,
             inputs: Vec::new(),

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::install::hosts::Layout;
+use crate::hosts::Layout;
 
 /// A mapping key: plain when unambiguous, else double-quoted.
 pub(super) fn key_text(key: &str) -> String {

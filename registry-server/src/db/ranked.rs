@@ -1,0 +1,240 @@
+//! Ranked search over the replica's in-memory index (`crate::search_index`), written once for both
+//! engines. The index says which servers match and in which tiers; the database says which of their
+//! versions are listed (filters, status, latest), for the servers of one page at a time. Rows come in
+//! `(tier, server_name, latest_rank, version)` order, the keyset of the ranked cursors.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use registry_schema::Manifest;
+
+use super::engine::{ChangedScan, Engine};
+use super::read::{cursor_ranked, next_cursor, push_filters};
+use super::rows::{RECORD_COLUMNS, RECORD_WIDTH, record};
+use super::search::{Filters, SearchFields, SearchTerm};
+use super::sql::{Sql, Values};
+use super::{Cursor, Page, StoreError};
+use crate::search_index::{NewDocument, Scope, SearchIndex, ServerDocs};
+
+/// Documents derived per step when loading the index (bounds the manifests held at once).
+const LOAD_CHUNK: usize = 2_000;
+/// Most servers whose versions one statement reads.
+const MAX_BATCH: usize = 1_000;
+/// The worst tier (`SearchTier::FullText`).
+const LAST_TIER: u8 = 4;
+
+/// Brings the index up to date with every document committed before this call: those above its
+/// watermark that it does not hold. One index-only query when nothing changed; a search that waited
+/// for a refresh that began after it arrived uses that one.
+pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Result<(), StoreError> {
+    let arrived = Instant::now();
+    let _guard = index.refresh_guard().await;
+    if index.fresh_since(arrived) {
+        return Ok(());
+    }
+    let started = Instant::now();
+    // `max(id)` is one index probe on both engines whatever the statistics; the range below is only
+    // read when something was added (or an id below the highest is still missing).
+    let max = Sql::new("select coalesce(max(id), 0) from search_documents");
+    let max = match engine.fetch(None, max).await?.into_iter().next() {
+        Some(mut row) => row.int(0)?,
+        None => 0,
+    };
+    if index.settled(max) {
+        index.refreshed(&[], started);
+        return Ok(());
+    }
+    let sql = Sql::new("select id from search_documents where id > $1 order by id")
+        .arg(index.watermark());
+    let ids = engine
+        .fetch(None, sql)
+        .await?
+        .into_iter()
+        .map(|mut row| row.int(0))
+        .collect::<Result<Vec<i64>, _>>()?;
+    for chunk in index.unknown(&ids).chunks(LOAD_CHUNK) {
+        // One version's manifest per document: every version sharing it has the same searchable text.
+        let mut sql = Sql::new(
+            "select d.id, d.server_name, (select v.manifest from server_versions v \
+             where v.document_id = d.id order by v.id limit 1) from ",
+        );
+        // A join on the list (not `in`): one primary-key probe per id whatever the statistics.
+        E::push_rows(&mut sql, vec![("id", Values::Int(chunk.to_vec()))]);
+        sql.push(" r join search_documents d on d.id = r.id");
+        let mut rows = Vec::with_capacity(chunk.len());
+        for mut row in engine.fetch(None, sql).await? {
+            if let Some(manifest) = row.opt_text(2)? {
+                rows.push((row.int(0)?, row.text(1)?, manifest));
+            }
+        }
+        // Parsing thousands of manifests is CPU work: off the async workers.
+        let docs = tokio::task::spawn_blocking(move || derive(rows))
+            .await
+            .map_err(|err| StoreError::Corrupt(format!("deriving search documents: {err}")))??;
+        index.add(docs);
+    }
+    index.refreshed(&ids, started);
+    Ok(())
+}
+
+/// The searchable fields of each document, from a stored manifest (as at publish: `SearchFields`).
+fn derive(rows: Vec<(i64, String, String)>) -> Result<Vec<NewDocument>, StoreError> {
+    rows.into_iter()
+        .map(|(id, server_name, manifest)| {
+            let manifest = Manifest::from_stored(manifest)
+                .map_err(|err| StoreError::Corrupt(format!("search document {id}: {err}")))?;
+            let fields = SearchFields::of(&manifest);
+            Ok(NewDocument {
+                id,
+                server_name,
+                name: fields.name,
+                text: fields.text,
+                words: fields.words,
+            })
+        })
+        .collect()
+}
+
+/// One listed row: the version's id and its place in the ranked order.
+struct Pick {
+    id: i64,
+    tier: u8,
+    rank: u8,
+}
+
+/// See [`super::Store::list_servers`] with a search term.
+pub(crate) async fn list<E: Engine>(
+    engine: &E,
+    index: &SearchIndex,
+    term: &SearchTerm,
+    filters: &Filters<'_>,
+    cursor: Option<&Cursor>,
+    limit: u32,
+) -> Result<Page, StoreError> {
+    refresh(engine, index).await?;
+    let words = term.words.as_deref();
+    let after = cursor_ranked(cursor);
+    let scope = Scope {
+        from: after.map(|(tier, _, name, _)| (tier, name)),
+        name_range: filters
+            .name_range
+            .as_ref()
+            .map(|(low, high)| (low.as_str(), high.as_str())),
+    };
+    let hits = index.hits(&term.folded, words, scope);
+    let limit_rows = limit as usize;
+    let mut picks: Vec<Pick> = Vec::with_capacity(limit_rows);
+    let first_tier = after.map_or(0, |(tier, ..)| tier);
+    'tiers: for tier in first_tier..=LAST_TIER {
+        let servers = hits.servers(tier);
+        let mut at = 0;
+        let mut batch = limit_rows + 4;
+        while at < servers.len() {
+            let end = (at + batch).min(servers.len());
+            let documents = index.documents_of(&servers[at..end], &term.folded, words);
+            at = end;
+            // Filters may drop servers: ask for more at a time until the page fills.
+            batch = (batch * 2).min(MAX_BATCH);
+            let mut rows = versions_of::<E>(engine, &documents, filters).await?;
+            for ServerDocs { name, docs } in &documents {
+                let Some(rows) = rows.remove(&**name) else {
+                    continue;
+                };
+                let tiers: HashMap<i64, u8> = docs
+                    .iter()
+                    .filter_map(|&(id, tier)| Some((id, tier?)))
+                    .collect();
+                let mut listed: Vec<(u8, String, i64, u8)> = rows
+                    .into_iter()
+                    .filter_map(|row| {
+                        let tier = *tiers.get(&row.document_id)?;
+                        Some((u8::from(!row.is_latest), row.version, row.id, tier))
+                    })
+                    .collect();
+                // A server is listed at the best tier of its listed versions, so once.
+                if listed.iter().map(|row| row.3).min() != Some(tier) {
+                    continue;
+                }
+                listed.sort_unstable_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())));
+                for (rank, version, id, _) in listed {
+                    if let Some((from_tier, from_rank, from_name, from_version)) = after
+                        && from_tier == tier
+                        && from_name == &**name
+                        && (rank, version.as_bytes()) <= (from_rank, from_version.as_bytes())
+                    {
+                        continue;
+                    }
+                    picks.push(Pick { id, tier, rank });
+                    if picks.len() == limit_rows {
+                        break 'tiers;
+                    }
+                }
+            }
+        }
+    }
+    page(engine, picks, limit).await
+}
+
+/// A listed version of a candidate server, narrow.
+struct Row {
+    id: i64,
+    version: String,
+    is_latest: bool,
+    document_id: i64,
+}
+
+/// The versions of the named servers the filters list, by server name.
+async fn versions_of<E: Engine>(
+    engine: &E,
+    documents: &[ServerDocs],
+    filters: &Filters<'_>,
+) -> Result<HashMap<String, Vec<Row>>, StoreError> {
+    // One index lookup per server, whatever the planner's statistics (see `push_versions_of`).
+    let mut sql = Sql::new(
+        "select v.id, v.server_name, v.version, v.is_latest, v.document_id \
+         from (select v.* from ",
+    );
+    let names: Vec<&str> = documents.iter().map(|server| &*server.name).collect();
+    E::push_versions_of(&mut sql, &names);
+    sql.push(") v where true");
+    push_filters::<E>(&mut sql, filters, ChangedScan::PLAIN.column);
+    let mut out: HashMap<String, Vec<Row>> = HashMap::new();
+    for mut row in engine.fetch(None, sql).await? {
+        let version = Row {
+            id: row.int(0)?,
+            version: row.text(2)?,
+            is_latest: row.bool(3)?,
+            document_id: row.int(4)?,
+        };
+        out.entry(row.text(1)?).or_default().push(version);
+    }
+    Ok(out)
+}
+
+/// The page's records, in the picked order, with the cursor of its last row.
+async fn page<E: Engine>(engine: &E, picks: Vec<Pick>, limit: u32) -> Result<Page, StoreError> {
+    if picks.is_empty() {
+        return Ok(Page::default());
+    }
+    let mut sql = Sql::new(&format!("select {RECORD_COLUMNS}, v.id from "));
+    let ids = Values::Int(picks.iter().map(|pick| pick.id).collect());
+    E::push_rows(&mut sql, vec![("id", ids)]);
+    sql.push(" r join server_versions v on v.id = r.id");
+    let mut records = HashMap::with_capacity(picks.len());
+    for mut row in engine.fetch(None, sql).await? {
+        let id = row.int(RECORD_WIDTH)?;
+        records.insert(id, record(&mut row)?);
+    }
+    let mut items = Vec::with_capacity(picks.len());
+    for pick in &picks {
+        let record = records
+            .remove(&pick.id)
+            .ok_or_else(|| StoreError::Corrupt(format!("version {} vanished", pick.id)))?;
+        items.push(record);
+    }
+    let order = picks
+        .last()
+        .map_or((0, 0), |last| (i64::from(last.tier), i64::from(last.rank)));
+    let next_cursor = next_cursor(&items, limit, true, order)?;
+    Ok(Page { items, next_cursor })
+}

@@ -1,0 +1,379 @@
+//! The in-memory search index of one replica: which servers a term matches and at which
+//! [`SearchTier`](crate::db::SearchTier), without touching every hit in the database. It holds, per
+//! server, the folded name; per search document (see `db/search.rs`), its server, its folded
+//! title/description (interned: versions and copies share it) and its word ids. Substrings are found
+//! through trigram posting lists and checked exactly; words through word → document lists.
+//!
+//! The index only ranks servers. Which of their versions are listed (status, latest, filters) is read
+//! from the database for the servers of the page (`db/ranked.rs`), so it is never stale. Search
+//! documents are immutable and only ever added, so staying current is adding the documents committed
+//! since the last look (`db/ranked.rs` asks before every search: one index-only query when nothing
+//! changed), which keeps strict consistency across replicas sharing a database.
+
+mod grams;
+mod tiers;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use grams::Grams;
+pub(crate) use tiers::{Hits, Scope, ServerDocs};
+
+/// How long an id below the highest seen may stay missing before it is taken for a rolled-back
+/// insert (PostgreSQL hands out identity values before commit, so a slower transaction can commit a
+/// lower id after a higher one was read).
+const PENDING_FOR: Duration = Duration::from_mins(2);
+/// Most missing ids remembered (a rolled-back bulk insert can skip many).
+const MAX_PENDING: usize = 10_000;
+
+/// One search document, as derived by `db/search.rs` (`SearchFields`).
+#[derive(Debug)]
+pub(crate) struct NewDocument {
+    pub id: i64,
+    pub server_name: String,
+    /// Folded name.
+    pub name: String,
+    /// Folded title and description.
+    pub text: String,
+    /// Distinct words, space-separated.
+    pub words: String,
+}
+
+#[derive(Debug)]
+struct Server {
+    name: Arc<str>,
+    docs: Vec<u32>,
+}
+
+#[derive(Debug)]
+struct Doc {
+    id: i64,
+    server: u32,
+    text: u32,
+    /// Sorted word ids.
+    words: Box<[u32]>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    servers: Vec<Server>,
+    /// Every server's folded name, back to back (`folded_ends[id]` is where server `id`'s ends), and
+    /// how many of its bytes are reverse-DNS boilerplate (`io.github.`, `com.`: a match inside them
+    /// says nothing about the server). Contiguous, because a common term checks most names.
+    folded: String,
+    folded_ends: Vec<u32>,
+    boilerplate: Vec<u16>,
+    server_ids: HashMap<Arc<str>, u32>,
+    /// Server ids in name order (bytewise, as both engines order names), and each server's position.
+    order: Vec<u32>,
+    position: Vec<u32>,
+    name_grams: Grams,
+    docs: Vec<Doc>,
+    doc_ids: HashMap<i64, u32>,
+    texts: Vec<Arc<str>>,
+    text_ids: HashMap<Arc<str>, u32>,
+    text_docs: Vec<Vec<u32>>,
+    text_grams: Grams,
+    word_ids: HashMap<Box<str>, u32>,
+    word_docs: Vec<Vec<u32>>,
+    /// Highest document id seen, and lower ids not seen yet (with when they were first missed).
+    max_id: i64,
+    pending: Vec<(i64, Instant)>,
+    /// When the last completed refresh started: a search that arrived before it needs no other.
+    refreshed_at: Option<Instant>,
+}
+
+/// The index; shared by every clone of a store.
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    inner: RwLock<Inner>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+/// Where reverse-DNS boilerplate ends in a folded name: `io.github.` or `com.` before the owner
+/// label (the CLI's `resolve/rank.rs` has the same notion). The namespace's last label is the owner
+/// and never boilerplate.
+fn boilerplate_len(folded: &str) -> usize {
+    const TOP_LEVEL: &[&str] = &[
+        "io", "com", "ai", "dev", "org", "net", "app", "co", "me", "sh", "so", "xyz", "tech",
+        "cloud",
+    ];
+    const HOSTS: &[&str] = &["github", "gitlab", "bitbucket", "codeberg"];
+    let namespace = folded
+        .split_once('/')
+        .map_or(folded, |(namespace, _)| namespace);
+    let labels: Vec<&str> = namespace.split('.').collect();
+    let owner = labels.len().saturating_sub(1);
+    let mut len = 0;
+    for (index, label) in labels.iter().enumerate().take(owner) {
+        let boilerplate = match index {
+            0 => TOP_LEVEL.contains(label),
+            1 => TOP_LEVEL.contains(&labels[0]) && HOSTS.contains(label),
+            _ => false,
+        };
+        if !boilerplate {
+            break;
+        }
+        len += label.len() + 1;
+    }
+    len
+}
+
+fn read(lock: &RwLock<Inner>) -> std::sync::RwLockReadGuard<'_, Inner> {
+    // The data stays consistent even if a writer panicked (each insert completes or is not seen).
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SearchIndex {
+    /// Serializes refreshes, so concurrent searches do not load the same documents twice.
+    pub(crate) async fn refresh_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.refresh.lock().await
+    }
+
+    /// Whether a refresh that started after `arrived` already completed.
+    pub(crate) fn fresh_since(&self, arrived: Instant) -> bool {
+        read(&self.inner)
+            .refreshed_at
+            .is_some_and(|at| at >= arrived)
+    }
+
+    /// The lowest id a refresh must look above (the oldest pending one, else the highest seen).
+    pub(crate) fn watermark(&self) -> i64 {
+        let inner = read(&self.inner);
+        let lowest_pending = inner.pending.iter().map(|(id, _)| id - 1).min();
+        lowest_pending.map_or(inner.max_id, |low| low.min(inner.max_id))
+    }
+
+    /// Whether the index holds every document up to `max_id` (the highest stored) already.
+    pub(crate) fn settled(&self, max_id: i64) -> bool {
+        let inner = read(&self.inner);
+        inner.pending.is_empty() && max_id <= inner.max_id
+    }
+
+    /// Of `ids` (read from the database), those the index does not hold yet.
+    pub(crate) fn unknown(&self, ids: &[i64]) -> Vec<i64> {
+        let inner = read(&self.inner);
+        ids.iter()
+            .copied()
+            .filter(|id| !inner.doc_ids.contains_key(id))
+            .collect()
+    }
+
+    /// Adds documents (ones already held are skipped).
+    pub(crate) fn add(&self, docs: Vec<NewDocument>) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let servers_before = inner.servers.len();
+        for doc in docs {
+            inner.add(doc);
+        }
+        inner.place_servers(servers_before);
+    }
+
+    /// Records a refresh that started at `started` and saw `ids` above the watermark it was given
+    /// (their documents already added).
+    pub(crate) fn refreshed(&self, ids: &[i64], started: Instant) {
+        let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        let seen: HashSet<i64> = ids.iter().copied().collect();
+        let previous_max = inner.max_id;
+        let new_max = ids
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(previous_max)
+            .max(previous_max);
+        inner.pending.retain(|(id, since)| {
+            !seen.contains(id) && started.duration_since(*since) < PENDING_FOR
+        });
+        let missing = ((previous_max + 1)..new_max).filter(|id| !seen.contains(id));
+        let room = MAX_PENDING.saturating_sub(inner.pending.len());
+        let missing: Vec<(i64, Instant)> = missing.take(room).map(|id| (id, started)).collect();
+        inner.pending.extend(missing);
+        inner.max_id = new_max;
+        inner.refreshed_at = Some(started);
+    }
+
+    /// The servers `term` (folded; `words` its words, `None` when it has none) matches, by tier.
+    pub(crate) fn hits(&self, term: &str, words: Option<&[String]>, scope: Scope<'_>) -> Hits {
+        tiers::hits(&read(&self.inner), term, words, scope)
+    }
+
+    /// For the given servers (ids from [`Hits`]): the name and every document's tier.
+    pub(crate) fn documents_of(
+        &self,
+        servers: &[u32],
+        term: &str,
+        words: Option<&[String]>,
+    ) -> Vec<ServerDocs> {
+        let inner = read(&self.inner);
+        tiers::documents_of(&inner, servers, term, words)
+    }
+
+    /// Approximate heap bytes held, and how many documents.
+    pub fn stats(&self) -> (usize, usize) {
+        let inner = read(&self.inner);
+        let texts: usize = inner.texts.iter().map(|text| text.len() + 32).sum();
+        let docs = inner.docs.len() * 48
+            + inner
+                .docs
+                .iter()
+                .map(|doc| doc.words.len() * 4)
+                .sum::<usize>();
+        let words = inner
+            .word_ids
+            .keys()
+            .map(|word| word.len() + 40)
+            .sum::<usize>()
+            + inner
+                .word_docs
+                .iter()
+                .map(|l| l.capacity() * 4)
+                .sum::<usize>();
+        let bytes = texts
+            + docs
+            + words
+            + inner.name_grams.heap_bytes()
+            + inner.text_grams.heap_bytes()
+            + inner.servers.len() * 96;
+        (bytes, inner.docs.len())
+    }
+}
+
+/// `u32` index of a vector about to grow (the index holds far fewer than 2^32 items).
+fn next_index<T>(items: &[T]) -> u32 {
+    u32::try_from(items.len()).unwrap_or(u32::MAX)
+}
+
+impl Inner {
+    /// Server `id`'s folded name and boilerplate length.
+    fn folded(&self, id: u32) -> (&[u8], usize) {
+        let id = id as usize;
+        let start = match id {
+            0 => 0,
+            _ => self.folded_ends.get(id - 1).map_or(0, |&end| end as usize),
+        };
+        let end = self.folded_ends.get(id).map_or(start, |&end| end as usize);
+        let bytes = self.folded.as_bytes().get(start..end).unwrap_or_default();
+        (
+            bytes,
+            self.boilerplate.get(id).map_or(0, |&len| usize::from(len)),
+        )
+    }
+
+    fn add(&mut self, doc: NewDocument) {
+        if self.doc_ids.contains_key(&doc.id) {
+            return;
+        }
+        let server = self.server(&doc.server_name, &doc.name);
+        let text = self.text(doc.text);
+        let mut words: Vec<u32> = doc
+            .words
+            .split(' ')
+            .filter(|word| !word.is_empty())
+            .map(|word| self.word(word))
+            .collect();
+        words.sort_unstable();
+        words.dedup();
+        let index = next_index(&self.docs);
+        for &word in &words {
+            self.word_docs[word as usize].push(index);
+        }
+        self.text_docs[text as usize].push(index);
+        self.servers[server as usize].docs.push(index);
+        self.doc_ids.insert(doc.id, index);
+        self.docs.push(Doc {
+            id: doc.id,
+            server,
+            text,
+            words: words.into_boxed_slice(),
+        });
+    }
+
+    fn server(&mut self, name: &str, folded: &str) -> u32 {
+        if let Some(&id) = self.server_ids.get(name) {
+            return id;
+        }
+        let id = next_index(&self.servers);
+        let name: Arc<str> = Arc::from(name);
+        self.name_grams.add(id, folded);
+        self.position.push(0);
+        self.servers.push(Server {
+            name: Arc::clone(&name),
+            docs: Vec::new(),
+        });
+        self.folded.push_str(folded);
+        self.folded_ends
+            .push(u32::try_from(self.folded.len()).unwrap_or(u32::MAX));
+        self.boilerplate
+            .push(u16::try_from(boilerplate_len(folded)).unwrap_or(u16::MAX));
+        self.server_ids.insert(name, id);
+        id
+    }
+
+    /// Puts the servers added since `from` (ids `from..`) into name order.
+    fn place_servers(&mut self, from: usize) {
+        let added = from..self.servers.len();
+        if added.is_empty() {
+            return;
+        }
+        let servers = &self.servers;
+        let name = |id: u32| &*servers[id as usize].name;
+        let ids: Vec<u32> = added.filter_map(|id| u32::try_from(id).ok()).collect();
+        // A few (a publish) are inserted in place; many (startup, an import) are sorted once.
+        let first = if ids.len() <= 64 {
+            let mut first = self.order.len();
+            for id in ids {
+                let at = self.order.partition_point(|&other| name(other) < name(id));
+                self.order.insert(at, id);
+                first = first.min(at);
+            }
+            first
+        } else {
+            self.order.extend(ids);
+            self.order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
+            0
+        };
+        for (position, &server) in self.order.iter().enumerate().skip(first) {
+            self.position[server as usize] = u32::try_from(position).unwrap_or(u32::MAX);
+        }
+    }
+
+    fn text(&mut self, text: String) -> u32 {
+        if let Some(&id) = self.text_ids.get(text.as_str()) {
+            return id;
+        }
+        let id = next_index(&self.texts);
+        self.text_grams.add(id, &text);
+        let text: Arc<str> = Arc::from(text);
+        self.texts.push(Arc::clone(&text));
+        self.text_docs.push(Vec::new());
+        self.text_ids.insert(text, id);
+        id
+    }
+
+    fn word(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.word_ids.get(word) {
+            return id;
+        }
+        let id = next_index(&self.word_docs);
+        self.word_docs.push(Vec::new());
+        self.word_ids.insert(word.into(), id);
+        id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::boilerplate_len;
+
+    #[test]
+    fn boilerplate_stops_before_the_owner() {
+        assert_eq!(boilerplate_len("io.github.github/github-mcp-server"), 10);
+        assert_eq!(boilerplate_len("io.github.13rac1/videocapture-mcp"), 10);
+        assert_eq!(boilerplate_len("com.microsoft/playwright"), 4);
+        assert_eq!(boilerplate_len("ai.smithery/x"), 3);
+        assert_eq!(boilerplate_len("com.github/x"), 4);
+        assert_eq!(boilerplate_len("example/x"), 0);
+        assert_eq!(boilerplate_len("net.example.sub/x"), 4);
+    }
+}
