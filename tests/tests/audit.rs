@@ -48,7 +48,11 @@ async fn every_write_attempt_is_audited(db: TestDb) {
         )
         .await;
     assert_eq!(response.status, StatusCode::OK);
-    app.publish(&alice, &manifest(name, "1.0.0"))
+    // The identical manifest again is a retry (200); another one under that version a conflict.
+    app.publish(&alice, &manifest(name, "1.0.0")).await.ok();
+    let mut other = manifest(name, "1.0.0");
+    other["description"] = json!("Another description");
+    app.publish(&alice, &other)
         .await
         .problem(StatusCode::CONFLICT);
     app.publish(&alice, &manifest("io.github.bob/tools", "1.0.0"))
@@ -88,10 +92,11 @@ async fn every_write_attempt_is_audited(db: TestDb) {
             ("publish", None, 401, "unauthenticated"),
             ("publish", Some("io.github.bob/tools"), 403, "forbidden"),
             ("publish", Some(name), 409, "conflict"),
+            ("publish-retried", Some(name), 200, "ok"),
             ("publish", Some(name), 200, "ok"),
         ]
     );
-    let first_publish = &entries[4];
+    let first_publish = &entries[5];
     assert_eq!(first_publish["version"], "1.0.0");
     assert_eq!(first_publish["remote_addr"], "203.0.113.50");
     let alice_id = first_publish["actor"].as_str().unwrap();

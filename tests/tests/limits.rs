@@ -74,8 +74,9 @@ async fn write_limits_hold_across_replicas(db: TestDb) {
     publish_from(&second, &token, "192.0.2.2", name, "1.1.0")
         .await
         .ok();
-    // Refused writes count too: the limit is on requests, not on successes.
-    publish_from(&first, &token, "192.0.2.3", name, "1.1.0")
+    // Refused writes count too: the limit is on requests, not on successes (another document under
+    // a published version's precedence is a conflict; the identical one would be a retry).
+    publish_from(&first, &token, "192.0.2.3", name, "1.1.0+other")
         .await
         .problem(StatusCode::CONFLICT);
     let refused = publish_from(&second, &token, "192.0.2.4", name, "1.2.0").await;

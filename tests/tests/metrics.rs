@@ -20,7 +20,8 @@ async fn metrics_count_routes_outcomes_and_pool(db: TestDb) {
     let token = app.token(&[(Action::Publish, "io.github.alice/*")]).await;
     let name = "io.github.alice/weather";
     app.publish(&token, &manifest(name, "1.0.0")).await.ok();
-    app.publish(&token, &manifest(name, "1.0.0"))
+    // Another document under the same precedence (the identical one would be a retry, 200).
+    app.publish(&token, &manifest(name, "1.0.0+other"))
         .await
         .problem(StatusCode::CONFLICT);
     app.publish(&token, &manifest("io.github.bob/tools", "1.0.0"))
