@@ -110,6 +110,26 @@ async fn every_version_is_reviewed_and_the_review_served(db: TestDb) {
     app.get(&review_uri("9.9.9"))
         .await
         .problem(StatusCode::NOT_FOUND);
+
+    // People see it too: the server page and the search results carry the badge.
+    for page in [format!("/servers/{NAME}"), "/servers?q=shipping".to_owned()] {
+        let html = app
+            .get_with_headers(&page, &[("accept", "text/html")])
+            .await
+            .text();
+        assert!(html.contains("review: high risk"), "{page}");
+    }
+    let clean = app
+        .get_with_headers(
+            &format!("/servers/{NAME}/versions/1.0.0"),
+            &[("accept", "text/html")],
+        )
+        .await
+        .text();
+    assert!(
+        !clean.contains("review: "),
+        "a clean version has no review badge"
+    );
 }
 
 async fn block_high_refuses_with_the_findings(db: TestDb) {

@@ -283,6 +283,7 @@ pub fn badges(listing: &Listing) -> Markup {
             @if listing.breaking {
                 (badge(Tone::Bad, "breaking", "This version breaks callers of the version before it"))
             }
+            (review_badge(record.review.as_deref()))
             @match listing.tools {
                 Some(1) => (badge(Tone::Plain, "1 tool", "Tools in the published surface")),
                 Some(count) => (badge(Tone::Plain, &format!("{count} tools"), "Tools in the published surface")),
@@ -290,6 +291,21 @@ pub fn badges(listing: &Listing) -> Markup {
             }
             @for kind in types { (badge(Tone::Plain, kind, "Package type")) }
             @if !listing.remotes.is_empty() { (badge(Tone::Plain, "remote", "Hosted endpoint")) }
+        }
+    }
+}
+
+/// The security review's verdict on what the version tells the model, when it found something worth
+/// a look (medium or high); the findings are at the API's `…/review` route and in `mcp-reg show`.
+pub fn review_badge(summary: Option<&str>) -> Markup {
+    let highest = summary
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|value| value["highest"].as_str().map(str::to_owned));
+    html! {
+        @match highest.as_deref() {
+            Some("high") => (badge(Tone::Bad, "review: high risk", "The security review found instructions, hidden text or exfiltration aimed at the model; read the findings before installing")),
+            Some("medium") => (badge(Tone::Warn, "review: check", "The security review found something in what this server tells the model that deserves a look")),
+            _ => {},
         }
     }
 }

@@ -147,6 +147,7 @@ async fn version_page(state: &AppState, name: &str, version: Option<&str>) -> We
                 @if reports.iter().flatten().any(StoredReport::breaks_callers) {
                     (badge(Tone::Warn, "breaking history", "Some version of this server broke callers of the one before it"))
                 }
+                (super::pages::review_badge(record.review.as_deref()))
             }
             @if let Some(message) = &record.status_message { p.notice { (message) } }
             @if let (Some(_), Some(latest)) = (version, latest) {
