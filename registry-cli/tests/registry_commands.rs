@@ -647,3 +647,41 @@ fn values_come_from_the_environment_and_secrets_stay_references() {
     let claude = std::fs::read_to_string(user.home().join(".claude.json")).unwrap();
     assert!(claude.contains("${VAULT_TOKEN}"), "{claude}");
 }
+
+/// Issue 20: installing a deprecated version says so, and a launcher missing from PATH is named.
+#[test]
+fn install_warns_about_deprecation_and_a_missing_runtime() {
+    let (registry, user) = published();
+    let url = registry.url.as_str();
+    ok(&user.run(
+        url,
+        &[
+            "status",
+            &format!("{NAME}@1.1.0"),
+            "--set",
+            "deprecated",
+            "--message",
+            "use 2.x",
+        ],
+    ));
+    let empty_path = user.path("empty-bin");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    let out = user
+        .cmd(url)
+        .args([
+            "install",
+            &format!("{NAME}@1.1.0"),
+            "--host",
+            "cursor",
+            "--yes",
+            "--env",
+            "MEMORY_DIR=/srv/memory",
+        ])
+        .env("PATH", &empty_path)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("is deprecated: use 2.x"), "{stderr}");
+    assert!(stderr.contains("`npx` is not on PATH"), "{stderr}");
+}

@@ -129,6 +129,17 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
         .debug(&format!("resolved `{query}` to {name} {version}"));
     let signed = check_provenance(ctx, &client, &response, args)?;
     check_review(ctx, &response, args.allow_risk)?;
+    let official = response.official();
+    if let Some(status) = official.status.as_deref().filter(|s| *s != "active") {
+        ctx.ui.warn(&format!(
+            "{name} {version} is {status}{}",
+            official
+                .status_message
+                .as_deref()
+                .map(|m| format!(": {}", m.replace(['\n', '\r'], " ")))
+                .unwrap_or_default()
+        ));
+    }
 
     let scope = Scope::from(args.scope);
     let project = if scope == Scope::Project {
@@ -252,6 +263,12 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
         for note in &plan.notes {
             ctx.ui.info(&format!("  note: {note}"));
         }
+        if let Some(missing) = plan.resolved.as_ref().and_then(missing_runtime) {
+            ctx.ui.warn(&format!(
+                "`{missing}` is not on PATH here: {} cannot start the server until it is installed",
+                host.name()
+            ));
+        }
         results.push(json!({
             "host": host.id(),
             "path": applied.path,
@@ -351,6 +368,24 @@ fn check_review(ctx: &Ctx, response: &ServerResponse, allow_risk: bool) -> anyho
         .into());
     }
     Ok(())
+}
+
+/// The command a stdio entry starts, when it is neither a path that exists nor a program on PATH.
+fn missing_runtime(resolved: &install::Resolved) -> Option<String> {
+    let launch::LaunchSpec::Stdio { command, .. } = &resolved.spec else {
+        return None;
+    };
+    let path = std::path::Path::new(command);
+    if path.components().count() > 1 {
+        return (!path.exists()).then(|| command.clone());
+    }
+    let on_path = std::env::var_os("PATH").is_some_and(|dirs| {
+        std::env::split_paths(&dirs).any(|dir| {
+            let candidate = dir.join(command);
+            candidate.is_file() || (cfg!(windows) && candidate.with_extension("exe").is_file())
+        })
+    });
+    (!on_path).then(|| command.clone())
 }
 
 fn manifest_digest(response: &ServerResponse) -> Option<String> {
