@@ -241,6 +241,43 @@ async fn pages_in_a_real_browser() {
     assert_same_origin(&client, &origin).await;
     screenshot(&client, "server").await;
 
+    // Copy a snippet: the button hands the snippet's exact text to the clipboard and says so.
+    client
+        .execute(
+            "window.__copied = null;
+             navigator.clipboard.writeText = t => { window.__copied = t; return Promise.resolve(); };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let copy = client
+        .find(Locator::Css("#install button[data-copy]"))
+        .await
+        .unwrap();
+    copy.click().await.unwrap();
+    wait_for(
+        &client,
+        "the copied snippet",
+        "window.__copied !== null && document.querySelector('#install button[data-copy]').textContent === 'Copied'",
+    )
+    .await;
+    let copied = client
+        .execute(
+            "const b = document.querySelector('#install button[data-copy]');
+             return [window.__copied, document.getElementById(b.dataset.copy).textContent];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        copied[0], copied[1],
+        "the clipboard gets the snippet as shown"
+    );
+    assert!(
+        copied[0].as_str().is_some_and(|t| t.contains("weather")),
+        "{copied}"
+    );
+
     let diff = client
         .find(Locator::Css("a[href*='/diff?from=1.1.0']"))
         .await
