@@ -203,21 +203,21 @@ async fn through_the_binary(app: &TestApp, sample: &[(ServerJson, Vec<Shown>)]) 
     }));
     let home = tempfile::tempdir().unwrap();
     let mut runs = 0;
+    let mut dry_runs = 0;
     for (manifest, row) in sample {
         let target = format!("{}@{}", manifest.name.as_str(), manifest.version.as_str());
         for (host, expected) in Host::ALL.into_iter().zip(row) {
-            let cli = cli.clone();
-            let origin = origin.clone();
+            let (run_cli, run_origin) = (cli.clone(), origin.clone());
             let root = home.path().to_path_buf();
             let arg = target.clone();
             let output = tokio::task::spawn_blocking(move || {
-                Command::new(cli)
+                Command::new(run_cli)
                     .env_clear()
                     .env("HOME", root.join("home"))
                     .env("MCP_REG_CONFIG_DIR", root.join("config"))
                     .env("MCP_REG_DATA_DIR", root.join("data"))
                     .env("NO_COLOR", "1")
-                    .args(["--registry", &origin, "install", &arg, "--host"])
+                    .args(["--registry", &run_origin, "install", &arg, "--host"])
                     .arg(host.id())
                     .args([
                         "--print",
@@ -243,6 +243,47 @@ async fn through_the_binary(app: &TestApp, sample: &[(ServerJson, Vec<Shown>)]) 
                         "{target} {}",
                         host.id()
                     );
+                    // Where the snippet needs no value (no `<KEY>`), `--dry-run` on a machine without
+                    // the host's file writes exactly it: the diff from nothing adds these lines.
+                    if !text.contains('<') {
+                        let (cli, origin, root, arg) = (
+                            cli.clone(),
+                            origin.clone(),
+                            home.path().to_path_buf(),
+                            target.clone(),
+                        );
+                        let dry = tokio::task::spawn_blocking(move || {
+                            Command::new(cli)
+                                .env_clear()
+                                .env("HOME", root.join("home"))
+                                .env("MCP_REG_CONFIG_DIR", root.join("config"))
+                                .env("MCP_REG_DATA_DIR", root.join("data"))
+                                .env("NO_COLOR", "1")
+                                .args(["--registry", &origin, "install", &arg, "--host"])
+                                .arg(host.id())
+                                .args(["--dry-run", "--json", "--yes", "--allow-risk"])
+                                .output()
+                                .unwrap()
+                        })
+                        .await
+                        .unwrap();
+                        let out: Value = serde_json::from_slice(&dry.stdout).unwrap_or(Value::Null);
+                        let diff = out["hosts"][0]["diff"].as_str().unwrap_or_default();
+                        let written: String = diff
+                            .lines()
+                            .filter(|line| line.starts_with('+') && !line.starts_with("+++"))
+                            .map(|line| format!("{}\n", &line[1..]))
+                            .collect();
+                        // A new file starts with the host's own header (Continue's), then the entry.
+                        let header = host.profile().new_user_file.unwrap_or_default();
+                        assert_eq!(
+                            written.trim_end(),
+                            format!("{header}{text}").trim_end(),
+                            "{target} {}: --dry-run writes what the page shows",
+                            host.id()
+                        );
+                        dry_runs += 1;
+                    }
                 }
                 Shown::Refusal(reason) => {
                     assert_eq!(output.status.code(), Some(1), "{target} {}", host.id());
@@ -259,10 +300,12 @@ async fn through_the_binary(app: &TestApp, sample: &[(ServerJson, Vec<Shown>)]) 
     let _ = stop.send(());
     let _ = server.await;
     eprintln!(
-        "{runs} runs of the mcp-reg binary ({} servers × {} hosts) print the page's snippets",
+        "{runs} runs of the mcp-reg binary ({} servers × {} hosts) print the page's snippets; \
+         {dry_runs} --dry-runs write them",
         sample.len(),
         Host::ALL.len()
     );
+    assert!(dry_runs > 0, "the sample has snippets that need no value");
 }
 
 /// The `mcp-reg` binary of this build (target/<profile>/mcp-reg), built first: `cargo test -p
