@@ -246,34 +246,8 @@ async fn through_the_binary(app: &TestApp, sample: &[(ServerJson, Vec<Shown>)]) 
                     // Where the snippet needs no value (no `<KEY>`), `--dry-run` on a machine without
                     // the host's file writes exactly it: the diff from nothing adds these lines.
                     if !text.contains('<') {
-                        let (cli, origin, root, arg) = (
-                            cli.clone(),
-                            origin.clone(),
-                            home.path().to_path_buf(),
-                            target.clone(),
-                        );
-                        let dry = tokio::task::spawn_blocking(move || {
-                            Command::new(cli)
-                                .env_clear()
-                                .env("HOME", root.join("home"))
-                                .env("MCP_REG_CONFIG_DIR", root.join("config"))
-                                .env("MCP_REG_DATA_DIR", root.join("data"))
-                                .env("NO_COLOR", "1")
-                                .args(["--registry", &origin, "install", &arg, "--host"])
-                                .arg(host.id())
-                                .args(["--dry-run", "--json", "--yes", "--allow-risk"])
-                                .output()
-                                .unwrap()
-                        })
-                        .await
-                        .unwrap();
-                        let out: Value = serde_json::from_slice(&dry.stdout).unwrap_or(Value::Null);
-                        let diff = out["hosts"][0]["diff"].as_str().unwrap_or_default();
-                        let written: String = diff
-                            .lines()
-                            .filter(|line| line.starts_with('+') && !line.starts_with("+++"))
-                            .map(|line| format!("{}\n", &line[1..]))
-                            .collect();
+                        let written =
+                            dry_run_writes(&cli, &origin, home.path(), &target, host).await;
                         // A new file starts with the host's own header (Continue's), then the entry.
                         let header = host.profile().new_user_file.unwrap_or_default();
                         assert_eq!(
@@ -306,6 +280,42 @@ async fn through_the_binary(app: &TestApp, sample: &[(ServerJson, Vec<Shown>)]) 
         Host::ALL.len()
     );
     assert!(dry_runs > 0, "the sample has snippets that need no value");
+}
+
+/// What `mcp-reg install TARGET --host HOST --dry-run` would write on a machine without the host's file:
+/// the lines its diff (from nothing) adds.
+async fn dry_run_writes(cli: &Path, origin: &str, root: &Path, target: &str, host: Host) -> String {
+    let (cli, origin, root, target) = (
+        cli.to_path_buf(),
+        origin.to_owned(),
+        root.to_path_buf(),
+        target.to_owned(),
+    );
+    let dry = tokio::task::spawn_blocking(move || {
+        Command::new(cli)
+            .env_clear()
+            .env("HOME", root.join("home"))
+            .env("MCP_REG_CONFIG_DIR", root.join("config"))
+            .env("MCP_REG_DATA_DIR", root.join("data"))
+            .env("NO_COLOR", "1")
+            .args(["--registry", &origin, "install", &target, "--host"])
+            .arg(host.id())
+            .args(["--dry-run", "--json", "--yes", "--allow-risk"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let out: Value = serde_json::from_slice(&dry.stdout).unwrap_or(Value::Null);
+    let diff = out["hosts"][0]["diff"].as_str().unwrap_or_default();
+    let mut written = String::new();
+    for line in diff.lines() {
+        if let Some(added) = line.strip_prefix('+').filter(|_| !line.starts_with("+++")) {
+            written.push_str(added);
+            written.push('\n');
+        }
+    }
+    written
 }
 
 /// The `mcp-reg` binary of this build (target/<profile>/mcp-reg), built first: `cargo test -p
