@@ -49,6 +49,7 @@ fn accepted_breaks_are_published_and_flagged() {
         user.run(url, &args)
     };
     ok(&publish("1.0.0", &["forecast", "alerts"], &[]));
+    ok(&user.run(url, &["install", NAME, "--host", "cursor", "--yes"]));
 
     // Removing a tool in a patch release is refused, and the hint names the way out.
     let refused = publish("1.0.1", &["forecast"], &[]);
@@ -65,6 +66,27 @@ fn accepted_breaks_are_published_and_flagged() {
     assert!(shown.contains("needs a major bump"), "{shown}");
     let before = ok(&user.run(url, &["show", &format!("{NAME}@1.0.0")]));
     assert!(!before.contains("Breaking"), "{before}");
+
+    // `upgrade --yes` stops at a version that breaks callers; --allow-breaking goes ahead.
+    let stopped = user.run(url, &["upgrade", "weather", "--yes"]);
+    assert_eq!(stopped.status.code(), Some(1), "{}", text(&stopped.stderr));
+    assert!(
+        text(&stopped.stderr).contains("--allow-breaking"),
+        "{}",
+        text(&stopped.stderr)
+    );
+    let cursor = user.home().join(".cursor/mcp.json");
+    assert!(
+        std::fs::read_to_string(&cursor)
+            .unwrap()
+            .contains("@acme/weather@1.0.0")
+    );
+    ok(&user.run(url, &["upgrade", "weather", "--yes", "--allow-breaking"]));
+    assert!(
+        std::fs::read_to_string(&cursor)
+            .unwrap()
+            .contains("@acme/weather@1.0.1")
+    );
 }
 
 #[test]

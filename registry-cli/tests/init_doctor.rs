@@ -456,6 +456,27 @@ fn upgrade_shows_the_report_asks_and_reinstalls() {
     // Unknown servers are a user error.
     let stderr = fails(&user.run(url, &["upgrade", "nothing-here", "--yes"]));
     assert!(stderr.contains("mcp-reg list"), "{stderr}");
+
+    // --all upgrades every installed server.
+    let v3 = manifest_file(&user, "1.2.0");
+    ok(&user.run(url, &["publish", v3.to_str().unwrap(), "--no-probe"]));
+    ok(&user.run(
+        url,
+        &["upgrade", "--all", "--yes", "--env", "MEMORY_DIR=/data/mem"],
+    ));
+    let config = std::fs::read_to_string(&cursor).unwrap();
+    assert!(config.contains("server-memory@1.2.0"), "{config}");
+    let out = user.run(url, &["upgrade", "--all", "--yes"]);
+    assert!(
+        text(&out.stderr).contains("up to date"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A name and --all together are a usage error.
+    assert_eq!(
+        user.run(url, &["upgrade", "memory", "--all"]).status.code(),
+        Some(2)
+    );
 }
 
 #[cfg(unix)]

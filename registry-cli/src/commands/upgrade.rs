@@ -18,11 +18,16 @@ use crate::{ExitStatus, UserError};
 Examples:
   mcp-reg upgrade io.github.acme/memory
   mcp-reg upgrade memory --host cursor --yes
+  mcp-reg upgrade --all --yes                 (a version that breaks callers also needs --allow-breaking)
 
 Without a terminal, --yes is required (the report is printed either way).")]
 pub struct UpgradeArgs {
     /// The installed server: its full name or a short one (resolved like `install` does).
-    pub server: String,
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub server: Option<String>,
+    /// Upgrade every installed server, one after the other (stops at the first that fails).
+    #[arg(long)]
+    pub all: bool,
     /// Upgrade only the entries of this host (repeatable).
     #[arg(long = "host", value_name = "HOST")]
     pub hosts: Vec<String>,
@@ -38,9 +43,12 @@ pub struct UpgradeArgs {
     /// Upgrade even though the security review of the new version found a high-severity problem.
     #[arg(long)]
     pub allow_risk: bool,
+    /// With --yes: upgrade even to a version that breaks callers (without it, --yes stops there;
+    /// on a terminal without --yes you are asked, with the report in front of you).
+    #[arg(long)]
+    pub allow_breaking: bool,
 }
 
-#[allow(clippy::too_many_lines)] // one linear flow: find, compare, ask, re-install
 pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
     let store = install::records()?;
     let mut records = installed(&store, None).map_err(install_error)?;
@@ -59,9 +67,38 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
     let mut names: Vec<String> = records.iter().map(|r| r.server.clone()).collect();
     names.sort_unstable();
     names.dedup();
-    let name = resolve::installed_name(&names, &args.server, Ask::new("upgrade", args.yes))?;
+    let Some(query) = args.server.as_deref() else {
+        if names.is_empty() {
+            ctx.ui.info("nothing installed by mcp-reg to upgrade");
+        }
+        for name in &names {
+            let mine: Vec<InstallRecord> = records
+                .iter()
+                .filter(|r| &r.server == name)
+                .cloned()
+                .collect();
+            let status = upgrade_one(ctx, args, name, &mine)?;
+            if status != ExitStatus::Success {
+                return Ok(status);
+            }
+        }
+        return Ok(ExitStatus::Success);
+    };
+    let name = resolve::installed_name(&names, query, Ask::new("upgrade", args.yes))?;
     records.retain(|r| r.server == name);
+    upgrade_one(ctx, args, &name, &records)
+}
 
+/// Shows the report of `name`'s latest version against what `records` installed, asks, and
+/// re-installs.
+#[allow(clippy::too_many_lines)] // one linear flow: compare, ask, re-install
+fn upgrade_one(
+    ctx: &Ctx,
+    args: &UpgradeArgs,
+    name: &str,
+    records: &[InstallRecord],
+) -> anyhow::Result<ExitStatus> {
+    let name = name.to_owned();
     let client = ctx.client()?;
     let latest = {
         let _spinner = ctx.ui.spinner("fetching the latest version");
@@ -116,6 +153,15 @@ pub fn run(ctx: &Ctx, args: &UpgradeArgs) -> anyhow::Result<ExitStatus> {
     if breaking {
         ctx.ui
             .warn("the new version has incompatible changes; check the report before upgrading");
+        if args.yes && !args.allow_breaking {
+            return Err(UserError::new(format!(
+                "not upgrading {name} to {target}: it breaks callers of what is installed"
+            ))
+            .with_hint(
+                "read the report above; add --allow-breaking to --yes to upgrade anyway, or run without --yes on a terminal to confirm",
+            )
+            .into());
+        }
     }
 
     if !args.yes {
