@@ -21,6 +21,7 @@ Examples:
   mcp-reg upgrade --all --yes                 (a version that breaks callers also needs --allow-breaking)
 
 Without a terminal, --yes is required (the report is printed either way).")]
+#[allow(clippy::struct_excessive_bools)] // independent command-line flags
 pub struct UpgradeArgs {
     /// The installed server: its full name or a short one (resolved like `install` does).
     #[arg(required_unless_present = "all", conflicts_with = "all")]
