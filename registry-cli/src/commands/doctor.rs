@@ -156,7 +156,7 @@ fn runtime_checks(checks: &mut Vec<Check>) {
 }
 
 /// The first executable `program` in `PATH` (with `PATHEXT` on Windows).
-fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     let exts: Vec<String> = if cfg!(windows) {
         std::env::var("PATHEXT")

@@ -376,16 +376,12 @@ fn missing_runtime(resolved: &install::Resolved) -> Option<String> {
         return None;
     };
     let path = std::path::Path::new(command);
-    if path.components().count() > 1 {
-        return (!path.exists()).then(|| command.clone());
-    }
-    let on_path = std::env::var_os("PATH").is_some_and(|dirs| {
-        std::env::split_paths(&dirs).any(|dir| {
-            let candidate = dir.join(command);
-            candidate.is_file() || (cfg!(windows) && candidate.with_extension("exe").is_file())
-        })
-    });
-    (!on_path).then(|| command.clone())
+    let found = if path.components().count() > 1 {
+        path.exists()
+    } else {
+        crate::commands::doctor::find_on_path(command).is_some()
+    };
+    (!found).then(|| command.clone())
 }
 
 fn manifest_digest(response: &ServerResponse) -> Option<String> {

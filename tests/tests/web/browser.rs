@@ -30,6 +30,22 @@ fn find(candidates: &[&str], env: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
+/// Debian's chromium and chromedriver, or `None` after saying which test is skipped and why.
+fn browser_tools(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let found = (
+        find(CHROMIUM, "MCPREG_CHROMIUM"),
+        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
+    );
+    if let (Some(chromium), Some(chromedriver)) = found {
+        return Some((chromium, chromedriver));
+    }
+    eprintln!(
+        "SKIPPED {test}: chromium and chromedriver are not installed \
+         (Debian: apt-get install -y chromium chromium-driver)"
+    );
+    None
+}
+
 /// chromedriver on a free loopback port, killed on drop.
 struct Driver {
     child: Child,
@@ -169,25 +185,12 @@ async fn assert_same_origin(client: &Client, origin: &str) {
     reason = "one browser session walks every page in turn"
 )]
 async fn pages_in_a_real_browser() {
-    let (Some(chromium), Some(chromedriver)) = (
-        find(CHROMIUM, "MCPREG_CHROMIUM"),
-        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
-    ) else {
-        eprintln!(
-            "SKIPPED pages_in_a_real_browser: chromium and chromedriver are not installed \
-             (Debian: apt-get install -y chromium chromium-driver)"
-        );
+    let Some((chromium, chromedriver)) = browser_tools("pages_in_a_real_browser") else {
         return;
     };
     let app = TestApp::new(TestDb::sqlite().await).await;
     seed(&app).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(app.store.clone(), ServerConfig::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let (origin, stop, server) = serve_registry(&app, ServerConfig::default()).await;
     let driver = start_driver(&chromedriver).await;
 
     // With JavaScript: search by typing, follow a result, open a diff.
@@ -434,14 +437,8 @@ Promise.all([
 /// the API, including preflighted writes and their errors; with CORS off the browser refuses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_gallery_on_another_origin_reads_the_api() {
-    let (Some(chromium), Some(chromedriver)) = (
-        find(CHROMIUM, "MCPREG_CHROMIUM"),
-        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
-    ) else {
-        eprintln!(
-            "SKIPPED a_gallery_on_another_origin_reads_the_api: chromium and chromedriver are \
-             not installed (Debian: apt-get install -y chromium chromium-driver)"
-        );
+    let Some((chromium, chromedriver)) = browser_tools("a_gallery_on_another_origin_reads_the_api")
+    else {
         return;
     };
     let app = TestApp::new(TestDb::sqlite().await).await;
@@ -524,14 +521,7 @@ async fn accessibility_violations(client: &Client) -> Vec<String> {
 /// Issue 16: every page type has zero serious or critical axe-core violations, in light and dark mode.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_type_passes_axe() {
-    let (Some(chromium), Some(chromedriver)) = (
-        find(CHROMIUM, "MCPREG_CHROMIUM"),
-        find(CHROMEDRIVER, "MCPREG_CHROMEDRIVER"),
-    ) else {
-        eprintln!(
-            "SKIPPED every_page_type_passes_axe: chromium and chromedriver are not installed \
-             (Debian: apt-get install -y chromium chromium-driver)"
-        );
+    let Some((chromium, chromedriver)) = browser_tools("every_page_type_passes_axe") else {
         return;
     };
     let app = TestApp::new(TestDb::sqlite().await).await;
