@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 
 use common::{Registry, User, login, ok, script, text, write_json};
 
-const CAPTURE: &str = "/work/shared/conformance/real-tools/server-memory@2026.7.4.json";
+const CAPTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/conformance/real-tools/server-memory@2026.7.4.json"
+);
 const NAME: &str = "io.github.acme/memory";
 
 fn fails(out: &Output) -> String {

@@ -7,44 +7,16 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::fixture;
 use registry_cli::install::launch::RemoteTransport;
 use registry_cli::probe::{ProbeError, ProbeOptions, ProbeTarget, probe};
 use registry_schema::ToolSurface;
 
-const CAPTURES: &str = "/work/shared/conformance/real-tools";
-
-/// The fixture binary; `cargo test --test probe` does not build examples, so build it once here.
-fn fixture() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        // target/<profile>/deps/probe-<hash> -> target/<profile>/examples/fixture_server
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap();
-        let path = profile_dir.join("examples").join("fixture_server");
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fixture_server.rs");
-        let stale = match (path.metadata(), source.metadata()) {
-            (Ok(bin), Ok(src)) => bin.modified().unwrap() < src.modified().unwrap(),
-            _ => true,
-        };
-        if stale {
-            let mut build = Command::new(env!("CARGO"));
-            build.args(["build", "-p", "registry-cli", "--example", "fixture_server"]);
-            if profile_dir
-                .file_name()
-                .is_some_and(|name| name == "release")
-            {
-                build.arg("--release");
-            }
-            let target_dir = profile_dir.parent().unwrap();
-            let status = build.arg("--target-dir").arg(target_dir).status().unwrap();
-            assert!(status.success(), "building the fixture server failed");
-        }
-        path
-    })
-}
+const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/real-tools");
 
 fn capture(name: &str) -> PathBuf {
     Path::new(CAPTURES).join(name)

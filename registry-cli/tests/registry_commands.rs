@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 
 use common::{Registry, User, login, ok, text, write_json};
 
-const CAPTURE: &str = "/work/shared/conformance/real-tools/server-memory@2026.7.4.json";
+const CAPTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/conformance/real-tools/server-memory@2026.7.4.json"
+);
 const NAME: &str = "io.github.acme/memory";
 
 /// A server.json for `name` at `version` (npm package, stdio, one required env var).

@@ -3,10 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly; that is what a test should do.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
+use common::fixture;
 use serde_json::{Value, json};
 
 fn real(file: &str) -> PathBuf {
@@ -197,27 +199,6 @@ fn a_list_error_capture_is_valid_for_review_and_check() {
     assert_eq!(run.code, Some(101), "{}{}", run.stdout, run.stderr);
 }
 
-/// The fixture MCP server of the probe tests (built once).
-fn fixture() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap();
-        let path = profile_dir.join("examples").join("fixture_server");
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "registry-cli", "--example", "fixture_server"]);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let target_dir = profile_dir.parent().unwrap();
-        let status = build.arg("--target-dir").arg(target_dir).status().unwrap();
-        assert!(status.success(), "building the fixture server failed");
-        path
-    })
-}
 
 #[test]
 fn probe_prints_the_review_after_the_capture() {

@@ -1,6 +1,7 @@
 //! Shared harness for the end-to-end tests (real servers, real databases, real child processes).
 
 pub mod app;
+pub mod binaries;
 pub mod contract;
 pub mod db;
 

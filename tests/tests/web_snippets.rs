@@ -10,10 +10,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use registry_cli::install::{Host, InstallOptions, Platform, snippet};
 use registry_schema::ServerJson;
@@ -318,37 +316,7 @@ async fn dry_run_writes(cli: &Path, origin: &str, root: &Path, target: &str, hos
     written
 }
 
-/// The `mcp-reg` binary of this build (target/<profile>/mcp-reg), built first: `cargo test -p
-/// registry-tests` does not build other packages' binaries.
+/// The `mcp-reg` binary of this build.
 fn mcp_reg() -> PathBuf {
-    static CLI: OnceLock<PathBuf> = OnceLock::new();
-    CLI.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test binary lives in target/<profile>/deps")
-            .to_path_buf();
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-        let mut command = Command::new(&cargo);
-        command
-            .current_dir(workspace)
-            .args(["build", "-p", "registry-cli", "--bin", "mcp-reg"]);
-        if let Some(profile) = profile_dir
-            .file_name()
-            .filter(|p| p.to_str() != Some("debug"))
-        {
-            command.arg("--profile").arg(profile);
-        }
-        if let Some(target_dir) = profile_dir.parent() {
-            command.arg("--target-dir").arg(target_dir);
-        }
-        let status = command.status().unwrap();
-        assert!(status.success(), "cargo build --bin mcp-reg: {status}");
-        let cli = profile_dir.join(format!("mcp-reg{}", std::env::consts::EXE_SUFFIX));
-        assert!(cli.is_file(), "{}", cli.display());
-        cli
-    })
-    .clone()
+    registry_tests::binaries::binaries().cli.clone()
 }

@@ -117,8 +117,10 @@ pub fn login(user: &User, registry: &Registry) {
     assert!(!text(&out.stderr).contains(&registry.token), "token leaked");
 }
 
-/// The fixture MCP server binary (`examples/fixture_server.rs`); `cargo test` does not build
-/// examples, so this builds it once (offline: every dependency is already a dev-dependency).
+/// The fixture MCP server binary (`examples/fixture_server.rs`). `cargo test --workspace` builds it
+/// with the tests; only a narrower run (`--test probe`) lacks it, and then it is built here once. An
+/// unconditional build would resolve features for `-p registry-cli` alone and compile every dependency
+/// a second time.
 pub fn fixture() -> &'static Path {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
