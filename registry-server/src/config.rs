@@ -52,6 +52,16 @@ pub struct ServeArgs {
     /// Do not apply pending migrations at start (run `registry-server migrate` separately).
     #[arg(long, env = "REGISTRY_NO_MIGRATE")]
     pub no_migrate: bool,
+    /// Export request traces (spans of requests, database statements and outgoing calls) over
+    /// OTLP/HTTP to this collector, e.g. `http://otel-collector:4318` (`/v1/traces` is appended unless
+    /// the path ends with it). An incoming W3C `traceparent` becomes the request's parent. Off unless
+    /// given (or `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set).
+    #[arg(
+        long,
+        env = "REGISTRY_OTLP_ENDPOINT",
+        value_parser = crate::telemetry::parse_otlp_endpoint
+    )]
+    pub otlp_endpoint: Option<url::Url>,
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]

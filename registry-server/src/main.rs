@@ -96,7 +96,18 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    // Issue 18: `serve` exports its traces when an OTLP endpoint is configured (off by default).
+    let otlp = match &cli.command {
+        Command::Serve(command) => telemetry::otlp_endpoint(command.serve.otlp_endpoint.as_ref()),
+        _ => Ok(None),
+    };
+    let telemetry = match otlp.and_then(|otlp| telemetry::init(cli.log_format, otlp.as_ref())) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -104,10 +115,14 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
+            telemetry.shutdown();
             return ExitCode::from(70);
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    let outcome = runtime.block_on(run(cli.command));
+    // The requests have been answered: export the spans still queued.
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             telemetry::announce(tracing::Level::ERROR, &format!("{err:#}"));

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use tracing::Instrument as _;
 
 use super::AuthExchangeConfig;
 use super::github_oidc::is_github_login;
@@ -119,14 +120,20 @@ async fn get(
 ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), ApiError> {
     let unreachable =
         || ApiError::Unauthorized("could not reach the GitHub API; try again later".to_owned());
-    let mut response = client
-        .get(url)
+    // Issue 18: the call's span and `traceparent`, when traces are exported.
+    let span = crate::telemetry::client_span("GET", url);
+    let mut response = crate::telemetry::propagate(&span, client.get(url))
         .bearer_auth(token)
         .header(reqwest::header::ACCEPT, "application/vnd.github+json")
         .send()
+        .instrument(span.clone())
         .await
-        .map_err(|_| unreachable())?;
+        .map_err(|_| {
+            crate::telemetry::record_response(&span, None);
+            unreachable()
+        })?;
     let status = response.status();
+    crate::telemetry::record_response(&span, Some(status.as_u16()));
     let headers = response.headers().clone();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|_| unreachable())? {

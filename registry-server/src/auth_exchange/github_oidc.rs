@@ -8,6 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use serde::Deserialize;
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 use super::AuthExchangeConfig;
 use super::jwt::{CLOCK_LEEWAY_SECS, CompactJwt};
@@ -107,11 +108,17 @@ async fn fetch_jwks(url: &str) -> Result<HashMap<String, RsaKey>, ApiError> {
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|_| unavailable("client"))?;
-    let mut response = client
-        .get(url)
+    // Issue 18: the call's span and `traceparent`, when traces are exported.
+    let span = crate::telemetry::client_span("GET", url);
+    let mut response = crate::telemetry::propagate(&span, client.get(url))
         .send()
+        .instrument(span.clone())
         .await
-        .map_err(|err| unavailable(&err.without_url().to_string()))?;
+        .map_err(|err| {
+            crate::telemetry::record_response(&span, None);
+            unavailable(&err.without_url().to_string())
+        })?;
+    crate::telemetry::record_response(&span, Some(response.status().as_u16()));
     if !response.status().is_success() {
         return Err(unavailable(&response.status().to_string()));
     }

@@ -1,6 +1,7 @@
 //! `/auth/http`: the signed timestamp checked against `https://<domain>/.well-known/mcp-registry-auth`.
 
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use super::AuthExchangeConfig;
 use super::ssrf;
@@ -49,12 +50,15 @@ pub async fn fetch_records(
         .build()
         .map_err(|err| ApiError::Internal(anyhow::anyhow!("HTTP client: {err}")))?;
     let fetch = async {
-        let mut response = client
-            .get(&url)
+        // Issue 18: the call's span and `traceparent`, when traces are exported.
+        let span = crate::telemetry::client_span("GET", &url);
+        let mut response = crate::telemetry::propagate(&span, client.get(&url))
             .header(reqwest::header::ACCEPT, "text/plain")
             .send()
+            .instrument(span.clone())
             .await
             .map_err(|err| {
+                crate::telemetry::record_response(&span, None);
                 if err.is_timeout() {
                     format!("fetching {url} timed out")
                 } else {
@@ -62,6 +66,7 @@ pub async fn fetch_records(
                 }
             })?;
         let status = response.status();
+        crate::telemetry::record_response(&span, Some(status.as_u16()));
         if status.is_redirection() {
             return Err(format!(
                 "{url} answered with a redirect ({status}); redirects are not followed"

@@ -99,3 +99,59 @@ pub(crate) trait Engine: Send + Sync {
         since: OffsetDateTime,
     ) -> impl Future<Output = Result<ChangedScan, StoreError>> + Send;
 }
+
+/// Issue 18: the span of one statement, exported with `serve --otlp-endpoint` (otherwise
+/// [`tracing::Span::none`]): `db.system` (`sqlite`, `postgresql`) and the operation (`SELECT`,
+/// `INSERT`, …), never the bound values.
+pub(crate) fn statement_span(engine: &str, sql: &str) -> tracing::Span {
+    if !crate::telemetry::exporting() {
+        return tracing::Span::none();
+    }
+    let system = match engine {
+        "PostgreSQL" => "postgresql",
+        "SQLite" => "sqlite",
+        _ => "other_sql",
+    };
+    let operation = operation(sql);
+    tracing::info_span!(
+        "db",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system = system,
+        db.system.name = system,
+        db.operation.name = operation,
+    )
+}
+
+/// The statement's leading keyword, upper-cased (`SELECT`, `WITH`, `INSERT`, `BEGIN`, …).
+fn operation(sql: &str) -> &'static str {
+    let word = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or_default();
+    for known in [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK", "CREATE",
+        "DROP", "ALTER", "PRAGMA", "ANALYZE", "VACUUM", "LOCK", "NOTIFY", "LISTEN", "SET",
+    ] {
+        if word.eq_ignore_ascii_case(known) {
+            return known;
+        }
+    }
+    "SQL"
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operations_are_leading_keywords() {
+        assert_eq!(super::operation("  select 1"), "SELECT");
+        assert_eq!(
+            super::operation("with x as (select 1) select * from x"),
+            "WITH"
+        );
+        assert_eq!(super::operation("insert into t values ($1)"), "INSERT");
+        assert_eq!(super::operation("'; drop"), "SQL");
+        assert!(super::statement_span("SQLite", "select 1").is_none());
+    }
+}

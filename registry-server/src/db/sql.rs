@@ -9,6 +9,7 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool};
 use sqlx::{Transaction, Type, TypeInfo, ValueRef as _};
 use time::OffsetDateTime;
+use tracing::Instrument as _;
 
 use super::StoreError;
 
@@ -266,9 +267,11 @@ where
     usize: ColumnIndex<DB::Row>,
 {
     let query = query::<DB>(sql)?;
+    // Issue 18: one span per statement when traces are exported (see `engine::statement_span`).
+    let span = super::engine::statement_span(DB::NAME, &sql.text);
     let rows = match tx {
-        Some(tx) => query.fetch_all(&mut **tx).await?,
-        None => query.fetch_all(pool).await?,
+        Some(tx) => query.fetch_all(&mut **tx).instrument(span).await?,
+        None => query.fetch_all(pool).instrument(span).await?,
     };
     rows.iter().map(|row| Row::read(row, DB::cell)).collect()
 }
@@ -290,9 +293,10 @@ where
     bool: for<'t> Encode<'t, DB> + Type<DB>,
 {
     let query = query::<DB>(sql)?;
+    let span = super::engine::statement_span(DB::NAME, &sql.text);
     let done = match tx {
-        Some(tx) => query.execute(&mut **tx).await?,
-        None => query.execute(pool).await?,
+        Some(tx) => query.execute(&mut **tx).instrument(span).await?,
+        None => query.execute(pool).instrument(span).await?,
     };
     Ok(done.rows_affected())
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::http::{StatusCode, header};
 use reqwest::Url;
 use serde_json::Value;
+use tracing::Instrument as _;
 
 use super::mcpb::MCPB_DOWNLOAD_TIMEOUT;
 use super::{Failure, RegistryKind};
@@ -50,7 +51,9 @@ pub fn clients() -> Result<&'static Clients, String> {
                     builder.timeout(REQUEST_TIMEOUT)
                 };
                 if guard {
-                    builder = builder.dns_resolver(PublicOnly);
+                    // Through an environment proxy the proxy would resolve the publisher's host name,
+                    // and the public-address check below would only ever see the proxy's address.
+                    builder = builder.no_proxy().dns_resolver(PublicOnly);
                     if !download {
                         builder = builder.redirect(public_redirects());
                     }
@@ -180,7 +183,9 @@ impl<'a> Http<'a> {
         {
             return Err(refused(reason));
         }
-        let mut request = self.client.get(url);
+        // Issue 18: a client span, whose `traceparent` the request carries, when traces are exported.
+        let span = crate::telemetry::client_span("GET", url.as_str());
+        let mut request = crate::telemetry::propagate(&span, self.client.get(url));
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -192,12 +197,17 @@ impl<'a> Http<'a> {
         };
         let mut response = request
             .send()
+            .instrument(span.clone())
             .await
-            .map_err(|err| match private_address(&err) {
-                Some(reason) => refused(reason),
-                None => unreachable(error_chain(&err.without_url())),
+            .map_err(|err| {
+                crate::telemetry::record_response(&span, None);
+                match private_address(&err) {
+                    Some(reason) => refused(reason),
+                    None => unreachable(error_chain(&err.without_url())),
+                }
             })?;
         let status = response.status();
+        crate::telemetry::record_response(&span, Some(status.as_u16()));
         let response_headers = response.headers().clone();
         let mut body = Vec::new();
         loop {
