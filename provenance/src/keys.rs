@@ -228,6 +228,15 @@ impl PublicKey {
         ))
     }
 
+    /// Whether a bundle's `publicKey.hint` names this key: our hex [`Self::key_id`] (any case), or the
+    /// form sigstore-go and cosign write, standard base64 of the same SHA-256.
+    pub fn matches_hint(&self, hint: &str) -> bool {
+        use base64::Engine as _;
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.to_spki_der());
+        hint.eq_ignore_ascii_case(&hex::encode(digest.as_ref()))
+            || hint == base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+    }
+
     /// Check `signature` over `message` (Ed25519, or ECDSA P-256 SHA-256 in ASN.1 DER).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), ProvenanceError> {
         let algorithm: &dyn signature::VerificationAlgorithm = match self.algorithm {

@@ -37,6 +37,7 @@
 
 mod dsse;
 mod error;
+pub mod key_log;
 mod keyless;
 mod keys;
 mod pem;

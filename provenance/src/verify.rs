@@ -199,8 +199,9 @@ fn github_policy(facts: &KeylessFacts, namespace: &str, owner: &str) -> Result<(
     Ok(())
 }
 
-/// The registered key of `namespace` that signed `envelope`: the one named by the bundle's `hint` if there is a
-/// hint (our bundles always have one), else any key of the namespace whose signature check passes.
+/// The registered key of `namespace` that signed `envelope`: the one named by the bundle's `hint` (hex, as we
+/// write it, or sigstore-go's base64 form). When there is no hint, or it names no key of the namespace (other
+/// tools name keys their own way), any key of the namespace whose signature check passes.
 fn registered_key<'k>(
     keys: &'k [RegisteredKey],
     namespace: &str,
@@ -208,30 +209,34 @@ fn registered_key<'k>(
     envelope: &dsse::Envelope,
 ) -> Result<&'k PublicKey, VerifyError> {
     let pae = dsse::pae(&envelope.payload_type, &envelope.payload);
-    let Some(hint) = hint else {
-        return keys
-            .iter()
+    let any_signing_key = || {
+        keys.iter()
             .filter(|key| key.namespace == namespace)
             .map(|key| &key.public_key)
             .find(|key| key.verify(&pae, &envelope.signature).is_ok())
-            .ok_or_else(|| VerifyError::NoMatchingKey {
-                namespace: namespace.to_owned(),
-            });
     };
-    let hint = hint.to_ascii_lowercase();
-    let Some(key) = keys
-        .iter()
-        .find(|key| key.namespace == namespace && key.public_key.key_id() == hint)
-    else {
-        return Err(VerifyError::KeyNotRegistered {
-            registered_for: keys
-                .iter()
-                .find(|key| key.public_key.key_id() == hint)
-                .map(|key| key.namespace.clone()),
-            key_id: hint,
+    let Some(hint) = hint else {
+        return any_signing_key().ok_or_else(|| VerifyError::NoMatchingKey {
             namespace: namespace.to_owned(),
         });
     };
+    let Some(key) = keys
+        .iter()
+        .find(|key| key.namespace == namespace && key.public_key.matches_hint(hint))
+    else {
+        if let Some(key) = any_signing_key() {
+            return Ok(key);
+        }
+        return Err(VerifyError::KeyNotRegistered {
+            registered_for: keys
+                .iter()
+                .find(|key| key.public_key.matches_hint(hint))
+                .map(|key| key.namespace.clone()),
+            key_id: hint.to_ascii_lowercase(),
+            namespace: namespace.to_owned(),
+        });
+    };
+    let hint = key.public_key.key_id();
     key.public_key
         .verify(&pae, &envelope.signature)
         .map_err(|_| {

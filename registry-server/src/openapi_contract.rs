@@ -28,6 +28,7 @@ const CACHED_READS: &[&str] = &[
     "diff_versions",
     "get_provenance",
     "list_signing_keys",
+    "get_key_log",
 ];
 
 /// Routes behind the write limits (writes and the token exchanges).

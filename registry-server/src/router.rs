@@ -38,6 +38,7 @@ fn read_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(compat::diff_versions))
         .routes(routes!(provenance::get_provenance))
         .routes(routes!(provenance::list_signing_keys))
+        .routes(routes!(provenance::get_key_log))
         .routes(routes!(review::get_review))
 }
 

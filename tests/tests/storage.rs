@@ -7,6 +7,8 @@
 
 #[path = "storage/helpers.rs"]
 mod helpers;
+#[path = "storage/keys.rs"]
+mod keys;
 #[path = "storage/listing.rs"]
 mod listing;
 #[path = "storage/policies.rs"]
@@ -20,6 +22,7 @@ mod timestamps;
 #[path = "storage/writes.rs"]
 mod writes;
 
+use keys::*;
 use listing::*;
 use policies::*;
 use publishing::*;
@@ -48,4 +51,6 @@ registry_tests::on_both_engines!(
     imports_keep_the_sources_times_and_status,
     import_files_keep_official_metadata_and_skip_the_gate,
     compat_policy_overrides,
+    key_log_records_every_key_change,
+    key_log_backfills_keys_that_predate_it,
 );

@@ -113,3 +113,55 @@ fn openssl_style_public_key_pem_is_read() {
     assert_eq!(key.algorithm(), KeyAlgorithm::Ed25519);
     assert_eq!(key.to_pem(), pem);
 }
+
+/// Bundles from other tools name the key their own way: sigstore-go and cosign write the standard base64 of
+/// the key's SHA-256, some write nothing we know. Both verify against the namespace's keys; a hint that
+/// names a key the namespace does not have, with a signature no key of it checks, is still refused.
+#[test]
+fn key_hints_in_sigstore_go_form_or_unknown_forms_verify() {
+    use base64::Engine as _;
+    let key = SigningKey::generate(KeyAlgorithm::Ed25519).expect("key generates");
+    let other = SigningKey::generate(KeyAlgorithm::Ed25519).expect("key generates");
+    let manifest = manifest(DOMAIN_NAME);
+    let keys = [
+        RegisteredKey {
+            namespace: "com.example".into(),
+            public_key: other.public_key(),
+        },
+        RegisteredKey {
+            namespace: "com.example".into(),
+            public_key: key.public_key(),
+        },
+    ];
+    let digest = hex::decode(key.public_key().key_id()).expect("hex");
+    let go_form = base64::engine::general_purpose::STANDARD.encode(digest);
+    for hint in [go_form.as_str(), "my-release-key", ""] {
+        let mut bundle = sign_with_key(&manifest, DOMAIN_NAME, VERSION, &key).expect("signs");
+        bundle["verificationMaterial"]["publicKey"]["hint"] = hint.into();
+        let summary = check(
+            &manifest,
+            DOMAIN_NAME,
+            &bundle,
+            &TrustRoots::public_good(),
+            &keys,
+        )
+        .unwrap_or_else(|err| panic!("hint {hint:?}: {err}"));
+        assert_eq!(summary.key_id, Some(key.public_key().key_id()), "{hint}");
+    }
+    // Signed by a key the namespace never registered: no hint form helps.
+    let stranger = SigningKey::generate(KeyAlgorithm::Ed25519).expect("key generates");
+    let mut bundle = sign_with_key(&manifest, DOMAIN_NAME, VERSION, &stranger).expect("signs");
+    bundle["verificationMaterial"]["publicKey"]["hint"] = go_form.into();
+    let err = check(
+        &manifest,
+        DOMAIN_NAME,
+        &bundle,
+        &TrustRoots::public_good(),
+        &keys,
+    )
+    .expect_err("a stranger's signature is refused");
+    assert!(
+        err.to_string().contains("signature") || err.to_string().contains("key"),
+        "{err}"
+    );
+}

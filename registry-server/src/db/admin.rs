@@ -1,7 +1,10 @@
 //! Everything besides versions, written once for both engines: API tokens, the audit log, rate-limit
 //! windows, namespace signing keys, the mirror's progress, and compatibility policy overrides.
 
+use registry_provenance::key_log::KeyAction;
+
 use super::engine::Engine;
+use super::key_log::{self, KeyChange};
 use super::rows::{AUDIT_COLUMNS, KEY_COLUMNS, MIRROR_STATE_COLUMNS, TOKEN_COLUMNS};
 use super::rows::{all, audit_entry, first, mirror_state, signing_key, token};
 use super::sql::Sql;
@@ -167,15 +170,22 @@ pub(crate) async fn insert_signing_key<E: Engine>(
     .arg(key.created_by.as_deref())
     .arg(key.revoked_at);
     let inserted = engine.execute(Some(&mut tx), sql).await?;
-    // Other replicas cache the key list.
-    engine.commit_change(tx).await?;
     if inserted == 0 {
+        engine.commit(tx).await?;
         return Err(StoreError::KeyExists {
             namespace: key.namespace.clone(),
             key_id: key.key_id.clone(),
         });
     }
-    Ok(())
+    let change = KeyChange {
+        action: KeyAction::Register,
+        key,
+        at: key.created_at,
+        actor: key.created_by.as_deref(),
+    };
+    key_log::append(engine, &mut tx, change).await?;
+    // Other replicas cache the key list.
+    engine.commit_change(tx).await
 }
 
 /// See [`super::Store::signing_keys`].
@@ -190,23 +200,40 @@ pub(crate) async fn signing_keys<E: Engine>(
     all(engine.fetch(None, sql).await?, signing_key)
 }
 
-/// See [`super::Store::revoke_signing_key`].
+/// See [`super::Store::revoke_signing_key`]. Revoking a revoked key changes nothing (and logs nothing).
 pub(crate) async fn revoke_signing_key<E: Engine>(
     engine: &E,
     namespace: &str,
     key_id: &str,
+    actor: Option<&str>,
 ) -> Result<Option<SigningKeyRecord>, StoreError> {
     let mut tx = engine.begin_write().await?;
+    let at = now();
     let sql = Sql::new(&format!(
-        "update signing_keys set revoked_at = coalesce(revoked_at, $3) \
-         where namespace = $1 and key_id = $2 returning {KEY_COLUMNS}"
+        "update signing_keys set revoked_at = $3 \
+         where namespace = $1 and key_id = $2 and revoked_at is null returning {KEY_COLUMNS}"
     ))
     .arg(namespace)
     .arg(key_id)
-    .arg(now());
-    let rows = engine.fetch(Some(&mut tx), sql).await?;
+    .arg(at);
+    let Some(revoked) = first(engine.fetch(Some(&mut tx), sql).await?, signing_key)? else {
+        engine.commit(tx).await?;
+        let sql = Sql::new(&format!(
+            "select {KEY_COLUMNS} from signing_keys where namespace = $1 and key_id = $2"
+        ))
+        .arg(namespace)
+        .arg(key_id);
+        return first(engine.fetch(None, sql).await?, signing_key);
+    };
+    let change = KeyChange {
+        action: KeyAction::Revoke,
+        key: &revoked,
+        at,
+        actor,
+    };
+    key_log::append(engine, &mut tx, change).await?;
     engine.commit_change(tx).await?;
-    first(rows, signing_key)
+    Ok(Some(revoked))
 }
 
 /// See [`super::Store::mirror_state`].

@@ -21,6 +21,7 @@
 
 mod admin;
 mod engine;
+mod key_log;
 mod plan;
 mod postgres;
 mod ranked;
@@ -164,11 +165,13 @@ impl Store {
     }
 
     /// Applies pending migrations (forward-only).
+    /// Then starts the key log of namespaces whose keys predate it.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.engine {
-            Engines::Sqlite(engine) => engine.migrate().await,
-            Engines::Postgres(engine) => engine.migrate().await,
+            Engines::Sqlite(engine) => engine.migrate().await?,
+            Engines::Postgres(engine) => engine.migrate().await?,
         }
+        dispatch!(self, key_log::backfill())
     }
 
     /// Round trip to the database, for `/health`.
@@ -177,7 +180,8 @@ impl Store {
     }
 
     /// Publishes one version after `gate` approved it, atomically: `gate` sees every stored version of
-    /// the server (publish order) while no other writer can change them, and returns the report to
+    /// the server (publish order; manifests only of those the compatibility gate reads, see
+    /// [`PublishedVersion`]) while no other writer can change them, and returns the report to
     /// keep with the new version, or a refusal, in which case nothing is stored. `provenance` (verified
     /// by the caller) is stored with the version in the same transaction.
     ///
@@ -232,12 +236,22 @@ impl Store {
 
     /// Marks a key revoked; `None` when the namespace has no such key, otherwise the key as stored
     /// (with its first revocation time when it was already revoked).
+    /// `actor` (`token:<id>`) goes into the namespace's key log.
     pub async fn revoke_signing_key(
         &self,
         namespace: &str,
         key_id: &str,
+        actor: Option<&str>,
     ) -> Result<Option<SigningKeyRecord>, StoreError> {
-        dispatch!(self, admin::revoke_signing_key(namespace, key_id))
+        dispatch!(self, admin::revoke_signing_key(namespace, key_id, actor))
+    }
+
+    /// The namespace's key log (every registration and revocation, hash-chained), oldest first.
+    pub async fn key_log(
+        &self,
+        namespace: &str,
+    ) -> Result<Vec<registry_provenance::key_log::KeyLogEntry>, StoreError> {
+        dispatch!(self, key_log::entries(namespace))
     }
 
     /// The gate report kept with a version: `None` when the version does not exist, `Some(None)` when it

@@ -5,8 +5,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use registry_provenance::PublicKey;
+use registry_provenance::key_log::{KeyLogEntry, LogHead};
 use registry_schema::Namespace;
 use serde::{Deserialize, Serialize};
+
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
@@ -253,7 +255,11 @@ pub async fn revoke_signing_key(
     publisher.require_publish(&namespace_pattern(&namespace))?;
     let record = state
         .store
-        .revoke_signing_key(&namespace, &key_id)
+        .revoke_signing_key(
+            &namespace,
+            &key_id,
+            Some(&format!("token:{}", publisher.token_id)),
+        )
         .await?
         .ok_or_else(|| {
             ApiError::not_found(format!(
@@ -262,6 +268,53 @@ pub async fn revoke_signing_key(
         })?;
     tracing::info!(namespace, key.id = %key_id, publisher.id = %publisher.token_id, "signing key revoked");
     Ok(Json(SigningKeyView::from(record)))
+}
+
+/// A namespace's key log.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyLogView {
+    pub namespace: String,
+    /// Every registration and revocation, oldest first. Each entry's `hash` is the hex SHA-256 of the JSON
+    /// array `["mcp-reg key-log v1", namespace, seq, action, keyId, algorithm, publicKey, at, actor,
+    /// prevHash]`; `prevHash` of the first entry is 64 zeros.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<KeyLogEntry>,
+    /// The last entry's `seq` and `hash` (absent for an empty log): what a client remembers.
+    #[schema(value_type = Option<Object>)]
+    pub head: Option<LogHead>,
+}
+
+/// The key log of a namespace
+///
+/// Append-only and hash-chained: a client that remembers the last head it saw can tell a log that grew
+/// from one that was rewritten, and derives the keys a namespace may sign with from the log itself.
+#[utoipa::path(
+    get,
+    path = "/x/dev.mcp-reg/namespaces/{namespace}/key-log",
+    operation_id = "get_key_log",
+    tag = TAG_PROVENANCE,
+    params(("namespace" = String, Path, description = "The part of server names before `/`")),
+    responses(
+        (status = 200, description = "The log, oldest entry first (empty for a namespace without keys)", body = KeyLogView),
+        (status = 400, description = "Not a namespace", body = ProblemDetails, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_key_log(
+    State(state): State<AppState>,
+    Path(namespace): Path<String>,
+) -> ApiResult<Json<KeyLogView>> {
+    check_namespace(&namespace)?;
+    let entries = state.store.key_log(&namespace).await?;
+    let head = entries.last().map(|entry| LogHead {
+        seq: entry.seq,
+        hash: entry.hash.clone(),
+    });
+    Ok(Json(KeyLogView {
+        namespace,
+        entries,
+        head,
+    }))
 }
 
 /// `<namespace>/*`: what a token must cover to manage the namespace's keys.
