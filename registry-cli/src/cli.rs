@@ -102,6 +102,8 @@ pub enum Command {
     Publish(PublishArgs),
     /// Mark a version (or every version) active, deprecated or deleted.
     Status(StatusArgs),
+    /// Mark a version (or every version) deprecated: `status --set deprecated`.
+    Deprecate(crate::commands::status::DeprecateArgs),
     /// Show or change how the registry's compatibility gate applies to a namespace or server.
     CompatPolicy(crate::commands::compat_policy::CompatPolicyArgs),
     /// Re-verify a version's signed provenance here, without trusting the registry
@@ -116,6 +118,9 @@ pub enum Command {
     /// List MCP servers and registries on the local network; --watch streams changes, --sync
     /// installs them.
     Discover(DiscoverArgs),
+    /// Show the Sigstore trusted roots verification uses, or update them over TUF (the only
+    /// command that fetches trust material).
+    Trust(crate::commands::trust::TrustArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }

@@ -92,6 +92,12 @@ pub struct SigningKey {
     pub revoked_at: Option<String>,
 }
 
+/// `GET …/namespaces/{ns}/key-log`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeyLog {
+    pub entries: Vec<registry_provenance::key_log::KeyLogEntry>,
+}
+
 /// A page of `GET /servers` or the list of `GET /servers/{name}/versions`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerList {
@@ -294,6 +300,19 @@ impl Client {
         Ok(keys.map(|k| k.keys).unwrap_or_default())
     }
 
+    /// The namespace's hash-chained key log; `None` from a registry without one (the official API).
+    pub fn key_log(&self, namespace: &str) -> anyhow::Result<Option<KeyLog>> {
+        let url = self.url(&[
+            "v0.1",
+            "x",
+            "dev.mcp-reg",
+            "namespaces",
+            namespace,
+            "key-log",
+        ]);
+        self.optional(self.http.get(url), "read the key log")
+    }
+
     /// Registers a public key (SPKI PEM) for a namespace.
     pub fn register_key(
         &self,
@@ -418,13 +437,19 @@ impl Client {
         self.optional(self.authed(self.http.get(url))?, "check the token")
     }
 
-    fn authed(&self, request: RequestBuilder) -> anyhow::Result<RequestBuilder> {
-        let token = self.token.as_deref().ok_or_else(|| {
+    /// Fails with "not logged in" (and how to log in) when there is no token for this registry, so a
+    /// command that will need one can say so before doing any work.
+    pub fn require_token(&self) -> anyhow::Result<&str> {
+        Ok(self.token.as_deref().ok_or_else(|| {
             UserError::new(format!("not logged in to {}", self.base())).with_hint(format!(
                 "run `mcp-reg login --registry {}` with a publish token from the registry operator",
                 self.base()
             ))
-        })?;
+        })?)
+    }
+
+    fn authed(&self, request: RequestBuilder) -> anyhow::Result<RequestBuilder> {
+        let token = self.require_token()?;
         Ok(request.bearer_auth(token))
     }
 

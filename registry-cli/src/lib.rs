@@ -5,6 +5,12 @@
 //! publish), printed with a `hint:` line; 2 a usage error (bad arguments); 3 `verify` found the
 //! version unsigned; 100 `check`/`diff` found incompatible changes; 101 `check` could not run, or a
 //! bug in mcp-reg.
+//!
+//! Every write to stdout (data) and stderr (messages, prompts, progress) goes through [`output`];
+//! a closed stdout ends the command with exit 0 and no message.
+
+// `output` owns the standard streams: no print macro anywhere else.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
 pub mod client;
@@ -14,12 +20,12 @@ pub mod error;
 pub mod install;
 pub mod lan;
 pub mod manual;
+pub mod output;
 pub mod probe;
 pub mod provenance;
 pub mod resolve;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -48,25 +54,21 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// Prints an error as one line plus hints, and picks the exit status.
 fn report_error(err: &anyhow::Error) -> ExitStatus {
-    let mut stderr = std::io::stderr().lock();
     if err.chain().any(is_broken_pipe) {
-        // `mcp-reg search | head` closed our stdout: not an error.
+        // `mcp-reg search | head` closed our stdout: the reader wanted no more, not an error.
         return ExitStatus::Success;
     }
-    let _ = writeln!(stderr, "error: {err:#}");
+    output::error(&format!("{err:#}"));
     if let Some(user) = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<UserError>())
     {
         if let Some(hint) = &user.hint {
-            let _ = writeln!(stderr, "hint: {hint}");
+            output::hint(hint);
         }
         return ExitStatus::Failure;
     }
-    let _ = writeln!(
-        stderr,
-        "hint: this looks like a bug in mcp-reg; please report it with the command you ran"
-    );
+    output::hint("this looks like a bug in mcp-reg; please report it with the command you ran");
     ExitStatus::Bug
 }
 

@@ -15,12 +15,15 @@
 
 use std::path::{Path, PathBuf};
 
+use registry_provenance::key_log::check_log;
 use registry_provenance::{PublicKey, RegisteredKey, Summary, TrustRoots, VerifyRequest};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::UserError;
 use crate::client::Client;
 use crate::config;
+use crate::install::record::RecordStore;
 
 /// The user's provenance settings (`[provenance]` in config.toml).
 #[derive(Debug, Clone, Default)]
@@ -28,6 +31,8 @@ pub struct ProvenanceSettings {
     /// Refuse to install unsigned versions (unless `--allow-unsigned`).
     pub require_signed: bool,
     pub trusted_roots: Vec<PathBuf>,
+    /// The TUF repository `mcp-reg trust update` fetches `trusted_root.json` from (default: Sigstore's).
+    pub tuf_url: Option<String>,
 }
 
 impl ProvenanceSettings {
@@ -51,7 +56,7 @@ impl ProvenanceSettings {
     fn parse(text: &str, path: &Path) -> anyhow::Result<Self> {
         let invalid = |what: &str| {
             UserError::new(format!("{}: {what}", path.display())).with_hint(
-                "`[provenance]` may set `require-signed = true|false` and `trusted-roots = [\"FILE\", …]`",
+                "`[provenance]` may set `require-signed = true|false`, `trusted-roots = [\"FILE\", …]` and `tuf-url = \"URL\"`",
             )
         };
         let doc: toml_edit::DocumentMut = text
@@ -82,15 +87,32 @@ impl ProvenanceSettings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let tuf_url = match table.get("tuf-url") {
+            None => None,
+            Some(item) => Some(
+                item.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid("`tuf-url` must be a URL string"))?,
+            ),
+        };
         Ok(Self {
             require_signed,
             trusted_roots,
+            tuf_url,
         })
     }
 
-    /// The public-good root plus the configured and `extra` trusted roots.
+    /// The public-good root, the one `mcp-reg trust update` stored (if any; never fetched here), plus the
+    /// configured and `extra` trusted roots.
     pub fn trust_roots(&self, extra: &[PathBuf]) -> anyhow::Result<TrustRoots> {
         let mut trust = TrustRoots::public_good();
+        if let Some((path, text)) = crate::commands::trust::updated_root()? {
+            trust = trust.with_custom(&text).map_err(|err| {
+                UserError::new(format!("updated trusted root {}: {err}", path.display())).with_hint(
+                    "run `mcp-reg trust update` again, or delete the file to use the shipped root",
+                )
+            })?;
+        }
         for path in self.trusted_roots.iter().chain(extra) {
             let text = std::fs::read_to_string(path).map_err(|err| {
                 UserError::new(format!(
@@ -119,7 +141,8 @@ pub enum Verdict {
 }
 
 /// Fetches the bundle of `name`@`version` and verifies it against `manifest` (the server.json the
-/// registry served for that version), trusting only `trust` and the namespace's unrevoked keys.
+/// registry served for that version), trusting only `trust` and the keys the namespace's key log leaves
+/// active (see [`namespace_keys`]).
 pub fn verify_published(
     client: &Client,
     manifest: &Value,
@@ -133,8 +156,187 @@ pub fn verify_published(
     let Some(bundle) = provenance.get("bundle").filter(|b| b.is_object()) else {
         return Ok(Verdict::Unsigned);
     };
-    let keys = registered_keys(client, name)?;
+    let keys = match namespace_keys(client, name)? {
+        Ok(keys) => keys,
+        Err(reason) => return Ok(Verdict::Failed(reason)),
+    };
     Ok(verify_bundle(manifest, name, version, bundle, trust, &keys))
+}
+
+/// The keys `name`'s namespace may sign with, from its hash-chained key log: the chain must check out and
+/// still hold the head this user saw last from this registry (which is then moved forward), so a registry
+/// cannot swap a namespace's keys by editing its key list, or by rewriting the log. A registry without a
+/// key log (the official API) gives its key list. `Ok(Err(reason))`: the log is refused.
+pub fn namespace_keys(
+    client: &Client,
+    name: &str,
+) -> anyhow::Result<Result<Vec<RegisteredKey>, String>> {
+    let namespace = namespace_of(name);
+    let Some(log) = client.key_log(namespace)? else {
+        return Ok(Ok(registered_keys(client, name)?));
+    };
+    let records = RecordStore::new(config::data_dir()?);
+    let remembered = records.key_log_head(client.base(), namespace)?;
+    let checked = match check_log(namespace, &log.entries, remembered.as_ref()) {
+        Ok(checked) => checked,
+        Err(err) => {
+            return Ok(Err(format!(
+                "the registry's key log is not trustworthy: {err}"
+            )));
+        }
+    };
+    if let Some(head) = checked
+        .head
+        .filter(|head| remembered.as_ref() != Some(head))
+    {
+        records.remember_key_log_head(client.base(), namespace, head)?;
+    }
+    Ok(Ok(checked.active))
+}
+
+/// Who signed a version, as pinned: the key, or the keyless identity that matters across releases (the
+/// issuer, repository and workflow file, not the commit or tag).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum Signer {
+    Key {
+        key_id: String,
+    },
+    Keyless {
+        issuer: Option<String>,
+        repository: Option<String>,
+        /// The workflow file, without `@<ref>`.
+        workflow: Option<String>,
+        /// The certificate identity, when there is no repository to name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<String>,
+    },
+}
+
+impl Signer {
+    pub fn of(summary: &Summary) -> Self {
+        match (summary.mode, &summary.key_id) {
+            (registry_provenance::Mode::Key, Some(key_id)) => Self::Key {
+                key_id: key_id.clone(),
+            },
+            _ => Self::Keyless {
+                issuer: summary.issuer.clone(),
+                repository: summary.repository.clone(),
+                workflow: summary
+                    .workflow
+                    .as_deref()
+                    .map(|w| w.split_once('@').map_or(w, |(file, _)| file).to_owned()),
+                identity: summary
+                    .repository
+                    .is_none()
+                    .then(|| summary.identity.clone()),
+            },
+        }
+    }
+
+    /// One line for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Key { key_id } => format!("key {}", key_id.get(..16).unwrap_or(key_id)),
+            Self::Keyless {
+                issuer,
+                repository,
+                workflow,
+                identity,
+            } => {
+                let who = workflow
+                    .as_deref()
+                    .or(repository.as_deref())
+                    .or(identity.as_deref())
+                    .unwrap_or("an unnamed identity");
+                match issuer {
+                    Some(issuer) => format!("{who} (issuer {issuer})"),
+                    None => who.to_owned(),
+                }
+            }
+        }
+    }
+}
+
+/// How a version's signer compares with the one pinned for its server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinCheck {
+    /// Nothing pinned yet: this signer becomes the pin (trust on first use).
+    First(Signer),
+    /// The pinned signer signed it.
+    Same,
+    /// Unsigned, and nothing pinned: nothing to compare.
+    UnsignedUnpinned,
+    /// Another signer, or none, where `pinned` signed before.
+    Changed { pinned: Signer, now: Option<Signer> },
+}
+
+/// Compares `observed` (the verified signer, `None` for unsigned) with `pinned`.
+pub fn check_pin(pinned: Option<Signer>, observed: Option<&Signer>) -> PinCheck {
+    match (pinned, observed) {
+        (None, Some(signer)) => PinCheck::First(signer.clone()),
+        (None, None) => PinCheck::UnsignedUnpinned,
+        (Some(pinned), Some(signer)) if pinned == *signer => PinCheck::Same,
+        (Some(pinned), now) => PinCheck::Changed {
+            pinned,
+            now: now.cloned(),
+        },
+    }
+}
+
+/// Holds `name`@`version` to the signer pinned for `name`: pins the first signer seen, and refuses a
+/// change unless `accept` (then the new signer becomes the pin). `record` false checks without pinning
+/// (dry runs).
+pub fn enforce_pin(
+    ui: &crate::commands::Ui,
+    name: &str,
+    version: &str,
+    observed: Option<&Signer>,
+    accept: bool,
+    record: bool,
+) -> anyhow::Result<()> {
+    let records = RecordStore::new(config::data_dir()?);
+    match check_pin(records.signer(name)?, observed) {
+        PinCheck::Same | PinCheck::UnsignedUnpinned => Ok(()),
+        PinCheck::First(signer) => {
+            if record {
+                ui.debug(&format!(
+                    "pinned the signer of {name}: {}",
+                    signer.describe()
+                ));
+                records.pin_signer(name, signer)?;
+            }
+            Ok(())
+        }
+        PinCheck::Changed { pinned, now } if accept => {
+            let now_text = now
+                .as_ref()
+                .map_or_else(|| "unsigned".to_owned(), Signer::describe);
+            ui.warn(&format!(
+                "accepted a new signer for {name}: {now_text} (was {})",
+                pinned.describe()
+            ));
+            if record && let Some(now) = now {
+                records.pin_signer(name, now)?;
+            }
+            Ok(())
+        }
+        PinCheck::Changed { pinned, now } => {
+            let what = match &now {
+                Some(now) => format!("{version} is signed by {}", now.describe()),
+                None => format!("{version} is unsigned"),
+            };
+            Err(UserError::new(format!(
+                "the signer of {name} changed: you trusted {}, but {what}",
+                pinned.describe()
+            ))
+            .with_hint(
+                "a registry or account may be compromised; if the publisher really rotated keys or moved \
+                 the repository, confirm it with them, then re-run with --accept-signer",
+            )
+            .into())
+        }
+    }
 }
 
 /// Verifies `bundle` for `manifest` with the given trust; never fails, the reason is in the verdict.

@@ -9,7 +9,6 @@ mod rank;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::io::{BufRead, IsTerminal, Write};
 
 pub use rank::{Entry, MAX_CANDIDATES, Outcome, is_boilerplate, near_misses, rank};
 
@@ -35,7 +34,7 @@ impl<'a> Ask<'a> {
     pub fn new(command: &'a str, yes: bool) -> Self {
         Self {
             command,
-            interactive: !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            interactive: !yes && crate::output::interactive(),
         }
     }
 }
@@ -349,16 +348,13 @@ fn candidate_lines(entries: &[Entry], candidates: &[usize]) -> Vec<String> {
 /// Lists the candidates numbered on stderr and reads a choice from stdin; `None` when the user
 /// picks nothing.
 fn pick(headline: &str, lines: &[String]) -> anyhow::Result<Option<usize>> {
-    let mut stderr = std::io::stderr().lock();
-    writeln!(stderr, "{headline}")?;
+    let mut list = format!("{headline}\n");
     for (number, line) in lines.iter().enumerate() {
-        writeln!(stderr, "  {}) {line}", number + 1)?;
+        let _ = writeln!(list, "  {}) {line}", number + 1);
     }
-    write!(stderr, "pick one [1-{}] (Enter for none): ", lines.len())?;
-    stderr.flush()?;
-    drop(stderr);
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
+    crate::output::err(&list);
+    let answer =
+        crate::output::prompt(&format!("pick one [1-{}] (Enter for none): ", lines.len()))?;
     Ok(answer
         .trim()
         .parse::<usize>()

@@ -16,7 +16,10 @@ use registry_cli::install::launch::RemoteTransport;
 use registry_cli::probe::{ProbeError, ProbeOptions, ProbeTarget, probe};
 use registry_schema::ToolSurface;
 
-const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance/real-tools");
+const CAPTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/conformance/real-tools"
+);
 
 fn capture(name: &str) -> PathBuf {
     Path::new(CAPTURES).join(name)

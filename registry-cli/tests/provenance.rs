@@ -149,7 +149,25 @@ fn key_signed_publish_show_verify_install_and_tampering() {
     let stdout = ok(&verified);
     assert!(stdout.contains("VERIFIED"), "{stdout}");
     assert!(stdout.contains("key id"), "{stdout}");
+    // Verifying 1.0.0 pinned its key: an unsigned later version is a change of signer (exit 1), which
+    // --accept-signer lets through as what it is, unsigned (exit 3).
     let unsigned = user.run(url, &["verify", &format!("{NAME}@1.1.0")]);
+    assert_eq!(
+        unsigned.status.code(),
+        Some(1),
+        "{}",
+        text(&unsigned.stdout)
+    );
+    assert!(
+        text(&unsigned.stderr).contains("1.1.0 is unsigned")
+            && text(&unsigned.stderr).contains("--accept-signer"),
+        "{}",
+        text(&unsigned.stderr)
+    );
+    let unsigned = user.run(
+        url,
+        &["verify", &format!("{NAME}@1.1.0"), "--accept-signer"],
+    );
     assert_eq!(
         unsigned.status.code(),
         Some(3),
@@ -216,6 +234,7 @@ fn key_signed_publish_show_verify_install_and_tampering() {
             "cursor",
             "--yes",
             "--allow-unsigned",
+            "--accept-signer",
         ],
     ));
     ok(&user.run(url, &["uninstall", NAME]));

@@ -78,10 +78,15 @@ fn publish_search_show_versions_diff_status() {
     let small = surface(&work, "small.json", Some("open_nodes"));
     let full = surface(&work, "full.json", None);
 
-    // Publishing needs a login.
+    // Publishing needs a login, which is checked before the compatibility preview.
     let out = publish(&user, url, "1.0.0", &small);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("hint: run `mcp-reg login"));
+    assert!(
+        !text(&out.stderr).contains("compatibility") && !text(&out.stderr).contains("is new to"),
+        "{}",
+        text(&out.stderr)
+    );
 
     login(&user, &registry);
     let stdout = ok(&publish(&user, url, "1.0.0", &small));
@@ -186,6 +191,29 @@ fn publish_search_show_versions_diff_status() {
     let out = user.run(url, &["diff", NAME, "1.1.0", "1.0.0"]);
     assert_eq!(out.status.code(), Some(100), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("open_nodes"));
+
+    // Without a probe or a surface the tool surface is not checked, and the preview says so; `-q` prints
+    // the one line a script needs.
+    let file = user.path("work/1.1.1/server.json");
+    write_json(
+        &file,
+        &manifest(NAME, "1.1.1", "Knowledge-graph memory for agents"),
+    );
+    let out = user.run(
+        url,
+        &["publish", file.to_str().unwrap(), "--no-probe", "-q"],
+    );
+    assert_eq!(ok(&out), format!("published {NAME} 1.1.1\n"));
+    assert!(
+        text(&out.stderr).contains("tool surface: not checked"),
+        "{}",
+        text(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&ok(
+        &user.run(url, &["show", &format!("{NAME}@1.1.1"), "--json"])
+    ))
+    .unwrap();
+    assert_eq!(report["compat"]["scope"], "manifest-only", "{report}");
 }
 
 /// A registry with 1.0.0 (8 tools) and 1.1.0 (9 tools) of NAME, and a logged-in user.
@@ -223,6 +251,20 @@ fn status_deprecates_a_version() {
     let out = user.run(url, &["status", NAME, "--set", "deprecated"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("hint: pass"));
+    // The shortcut does the same.
+    let stdout = ok(&user.run(
+        url,
+        &[
+            "deprecate",
+            &format!("{NAME}@1.1.0"),
+            "--message",
+            "use 2.x",
+        ],
+    ));
+    assert!(stdout.contains("1.1.0: deprecated"), "{stdout}");
+    let out = user.run(url, &["deprecate", NAME]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--all"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -325,8 +367,22 @@ fn install_list_uninstall_across_three_hosts() {
     ));
     assert!(snippet.contains("mcpServers"), "{snippet}");
 
-    // Uninstall removes every entry.
-    ok(&user.run(url, &["uninstall", NAME]));
+    // Uninstall removes every entry; one the user already took out by hand is only forgotten, and said so.
+    let cursor = user.home().join(".cursor/mcp.json");
+    let mut edited: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cursor).unwrap()).unwrap();
+    edited["mcpServers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("memory");
+    std::fs::write(&cursor, serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
+    let out = user.run(url, &["uninstall", NAME]);
+    ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("memory was no longer in Cursor") && stderr.contains("removed memory from"),
+        "{stderr}"
+    );
     for config in &configs {
         let content = std::fs::read_to_string(config).unwrap();
         assert!(!content.contains("\"memory\""), "{content}");

@@ -199,7 +199,6 @@ fn a_list_error_capture_is_valid_for_review_and_check() {
     assert_eq!(run.code, Some(101), "{}{}", run.stdout, run.stderr);
 }
 
-
 #[test]
 fn probe_prints_the_review_after_the_capture() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,7 +5,6 @@
 //! which one is decided by content. Exit status: 0 compatible, 100 incompatible, 101 could not run
 //! (as cargo-semver-checks and buf do).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use registry_schema::compat::{self, Report, Side, Verdict};
@@ -79,9 +78,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let report = match build_report(args) {
         Ok(report) => report,
         Err(failure) => {
-            let mut stderr = std::io::stderr().lock();
-            writeln!(stderr, "error: {}", failure.message)?;
-            writeln!(stderr, "hint: {}", failure.hint)?;
+            crate::output::error(&failure.message);
+            crate::output::hint(failure.hint);
             return Ok(ExitStatus::CouldNotRun);
         }
     };
@@ -91,9 +89,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         Format::Github => compat::render_github(&report),
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(rendered.as_bytes())?;
-    stdout.flush()?;
+    crate::output::out(&rendered)?;
     Ok(match report.verdict {
         Verdict::Pass => ExitStatus::Success,
         Verdict::Reject => ExitStatus::Incompatible,
@@ -131,9 +127,9 @@ fn build_report(args: &CheckArgs) -> Result<Report, CouldNotRun> {
     }
     if !args.acknowledge.is_empty() {
         for unmatched in report.acknowledge(&args.acknowledge) {
-            eprintln!(
-                "warning: --acknowledge {unmatched} matches no undecidable or warning finding (provable breaks cannot be acknowledged)"
-            );
+            crate::output::warning(&format!(
+                "--acknowledge {unmatched} matches no undecidable or warning finding (provable breaks cannot be acknowledged)"
+            ));
         }
     }
     Ok(report)

@@ -1,8 +1,6 @@
 //! `mcp-reg diff NAME A B`: the registry's comparison of two published versions, rendered like
 //! `check` (exit 0 pass, 100 reject).
 
-use std::io::Write;
-
 use registry_schema::compat::{self, Report, Verdict};
 use serde::Deserialize;
 
@@ -40,9 +38,7 @@ pub fn run(ctx: &Ctx, args: &DiffArgs) -> anyhow::Result<ExitStatus> {
     if args.output.json {
         print_json(&value)?;
     } else {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(compat::render_text(&report).as_bytes())?;
-        stdout.flush()?;
+        crate::output::out(&compat::render_text(&report))?;
     }
     Ok(match report.verdict {
         Verdict::Pass => ExitStatus::Success,

@@ -12,6 +12,7 @@ use crate::commands::install::records;
 use crate::commands::{JsonFlag, out, paint, print_json};
 use crate::install::hosts::CLAUDE_MSIX_PACKAGE;
 use crate::install::{Format, Host, HostEnv, Layout, Platform, Scope, jsonc, toml, yaml};
+use crate::output;
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, clap::Args)]
@@ -92,15 +93,14 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitStatus> {
     if args.output.json {
         print_json(&serde_json::json!({ "ok": !failed, "checks": checks }))?;
     } else {
-        let color = crate::commands::Ui::new(false, 0).color_out;
         let mut text = String::new();
         for check in &checks {
-            let (label, code) = match check.status {
-                Status::Ok => ("ok", "32"),
-                Status::Warn => ("warn", "33"),
-                Status::Fail => ("fail", crate::commands::RED),
+            let (label, style) = match check.status {
+                Status::Ok => ("ok", output::SUCCESS),
+                Status::Warn => ("warn", output::WARNING),
+                Status::Fail => ("fail", output::ERROR),
             };
-            let label = paint(color, code, &format!("{label:<4}"));
+            let label = paint(style, &format!("{label:<4}"));
             let _ = writeln!(text, "{label}  {}: {}", check.check, check.detail);
             if let Some(hint) = &check.hint {
                 let _ = writeln!(text, "      hint: {hint}");

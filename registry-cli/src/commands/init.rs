@@ -1,7 +1,6 @@
 //! `mcp-reg init`: write a server.json from the project in the current directory (package.json,
 //! pyproject.toml, Cargo.toml and the git remote), asking only for what cannot be inferred.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -11,6 +10,7 @@ use registry_schema::{Policy, Severity};
 use serde_json::{Map, Value, json};
 
 use crate::commands::Ctx;
+use crate::output;
 use crate::{ExitStatus, UserError};
 
 #[derive(Debug, clap::Args)]
@@ -88,8 +88,7 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<ExitStatus> {
         ctx.ui.info(&format!("read {}", found.sources.join(", ")));
     }
 
-    let interactive =
-        !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let interactive = !args.yes && output::interactive();
     let name = value_of(
         args.name.as_ref().or(found.name.as_ref()),
         "name (e.g. io.github.OWNER/REPO)",
@@ -133,7 +132,7 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<ExitStatus> {
 
     let report = validate_value(&server, &Policy::lenient());
     for issue in &report.issues {
-        eprintln!("{issue}");
+        output::errln(&issue.to_string());
     }
     if !report.is_valid() {
         return Err(UserError::new(format!(
@@ -153,7 +152,7 @@ pub fn run(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<ExitStatus> {
         args.output.display()
     ));
     for hint in found.hints.iter().map(|h| h.replace("{name}", &name)) {
-        eprintln!("hint: {hint}");
+        output::hint(&hint);
     }
     Ok(ExitStatus::Success)
 }
@@ -189,11 +188,7 @@ fn value_of(
             .with_hint(format!("pass {flag} VALUE"))
             .into());
     }
-    eprint!("{what}: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let line = line.trim().to_owned();
+    let line = output::prompt(&format!("{what}: "))?.trim().to_owned();
     if line.is_empty() {
         return Err(UserError::new(format!("no {what} given"))
             .with_hint(format!("pass {flag} VALUE"))

@@ -2,7 +2,6 @@
 //! server needs, and write an entry into each host's config file (through `crate::install`, which
 //! keeps the rest of the file intact and records what it wrote).
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use registry_schema::{Manifest, ServerJson, compat};
@@ -16,7 +15,7 @@ use crate::install::{
     self, Host, HostEnv, InstallError, InstallOptions, RecordStore, Scope, Values,
     hosts::SecretStyle, launch,
 };
-use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
+use crate::provenance::{ProvenanceSettings, Signer, Verdict, enforce_pin, verify_published};
 use crate::resolve::{self, Ask};
 use crate::{ExitStatus, UserError};
 use registry_schema::review::Severity;
@@ -89,6 +88,11 @@ pub struct InstallArgs {
     /// high-severity problem (`--yes` does not override that).
     #[arg(long)]
     pub allow_risk: bool,
+    /// Accept a signer other than the one pinned for this server when it was first installed or verified
+    /// (a key rotation or a moved repository), or an unsigned version after signed ones; the new signer
+    /// becomes the pin.
+    #[arg(long)]
+    pub accept_signer: bool,
     /// A Sigstore trusted_root.json to trust besides the public-good root (repeatable).
     #[arg(long = "trusted-root", value_name = "FILE")]
     pub trusted_roots: Vec<PathBuf>,
@@ -216,8 +220,8 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
             }));
             continue;
         }
-        if !args.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-            eprint!("{}", plan.diff());
+        if !args.yes && crate::output::interactive() {
+            crate::output::err(&plan.diff());
             if !confirm(&format!(
                 "write {} into {}?",
                 plan.entry_name,
@@ -312,8 +316,14 @@ fn check_provenance(
         let _spinner = ctx.ui.spinner("verifying the provenance");
         verify_published(client, &response.server, name, version, &trust)?
     };
+    // Held to the signer pinned for the server (trust on first use), whatever the registry says.
+    let pin = |observed: Option<&Signer>| {
+        let record = !args.dry_run && !args.print;
+        enforce_pin(&ctx.ui, name, version, observed, args.accept_signer, record)
+    };
     match verdict {
         Verdict::Verified(summary) => {
+            pin(Some(&Signer::of(&summary)))?;
             ctx.ui.info(&format!(
                 "provenance verified: {}",
                 crate::provenance::describe_signer(&summary)
@@ -335,6 +345,7 @@ fn check_provenance(
             .into())
         }
         Verdict::Unsigned => {
+            pin(None)?;
             ctx.ui.debug(&format!("{name} {version} is unsigned"));
             Ok(None)
         }
@@ -357,7 +368,7 @@ fn check_review(ctx: &Ctx, response: &ServerResponse, allow_risk: bool) -> anyho
     ctx.ui.warn(&format!(
         "the security review of {name} {version} found problems in what it tells the model:"
     ));
-    eprint!("{}", crate::commands::review::render_text(&review));
+    crate::output::err(&crate::commands::review::render_text(&review));
     if review.reaches(Severity::High) && !allow_risk {
         return Err(UserError::new(format!(
             "not installing {name} {version}: the security review found a high-severity problem"
@@ -436,7 +447,7 @@ fn ask_missing(
     values: &mut Values,
     yes: bool,
 ) -> anyhow::Result<()> {
-    let interactive = !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let interactive = !yes && crate::output::interactive();
     let host_keeps_references = host.profile().secrets != SecretStyle::Plaintext;
     for input in launch::inputs(server, choice) {
         if !input.required || input.has_value || input.default.is_some() {
@@ -472,11 +483,7 @@ fn ask_missing(
         let value = if input.secret {
             rpassword::prompt_password(format!("{label} (hidden): "))?
         } else {
-            eprint!("{label}: ");
-            std::io::stderr().flush()?;
-            let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line)?;
-            line.trim_end_matches(['\n', '\r']).to_owned()
+            crate::output::prompt(&format!("{label}: "))?
         };
         if value.is_empty() {
             return Err(
@@ -491,11 +498,7 @@ fn ask_missing(
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+    Ok(crate::output::confirm(question)?)
 }
 
 fn with_host(host: Host, err: anyhow::Error) -> anyhow::Error {

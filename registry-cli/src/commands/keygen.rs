@@ -8,6 +8,7 @@ use registry_provenance::{KeyAlgorithm, PublicKey, SigningKey};
 use serde_json::json;
 
 use crate::commands::{Ctx, JsonFlag, print_json, print_table};
+use crate::output::outln;
 use crate::provenance::namespace_of;
 use crate::{ExitStatus, UserError};
 
@@ -70,7 +71,7 @@ pub fn run_keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<ExitStatus> {
             "algorithm": public.algorithm().to_string(),
         }))?;
     } else {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::output::stdout();
         writeln!(
             stdout,
             "private key: {} (keep it secret)",
@@ -164,7 +165,7 @@ pub fn run_keys(ctx: &Ctx, args: &KeysArgs) -> anyhow::Result<ExitStatus> {
             if output.json {
                 print_json(&key)?;
             } else {
-                println!("registered key {} for {namespace}", key.key_id);
+                outln!("registered key {} for {namespace}", key.key_id)?;
             }
         }
         KeysCommand::List { namespace, output } => {
@@ -208,7 +209,7 @@ pub fn run_keys(ctx: &Ctx, args: &KeysArgs) -> anyhow::Result<ExitStatus> {
             if output.json {
                 print_json(&key)?;
             } else {
-                println!("revoked key {} of {}", key.key_id, namespace_of(namespace));
+                outln!("revoked key {} of {}", key.key_id, namespace_of(namespace))?;
             }
         }
     }

@@ -434,7 +434,9 @@ fn print_record(args: &LoginArgs) -> anyhow::Result<ExitStatus> {
         Method::Dns => format!("publish it as a TXT record at {domain}"),
         _ => format!("serve it at https://{domain}/.well-known/mcp-registry-auth"),
     };
-    eprintln!("{place}, then run the same command without --print-record:");
+    crate::output::errln(&format!(
+        "{place}, then run the same command without --print-record:"
+    ));
     out(&format!("{record}\n"))?;
     Ok(ExitStatus::Success)
 }

@@ -1,12 +1,12 @@
 //! `mcp-reg probe`: run (or reach) an MCP server and write its tool surface.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use registry_schema::{ServerJson, ToolSurface};
 
+use crate::commands::Ctx;
 use crate::install::InstallError;
 use crate::install::launch::{self, Choice, Platform, RemoteTransport, Support, Values};
 use crate::probe::{ProbeError, ProbeOptions, ProbeTarget, probe};
@@ -65,26 +65,30 @@ fn parse_pair(text: &str) -> Result<(String, String), String> {
     }
 }
 
-pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(ctx: &Ctx, args: &ProbeArgs) -> anyhow::Result<ExitStatus> {
     let target = match target(args)? {
         Ok(target) => target,
-        Err(failure) => return report(&failure.0, failure.1.as_deref()),
+        Err(failure) => return Ok(report(&failure.0, failure.1.as_deref())),
     };
     let options = ProbeOptions {
         timeout: Duration::from_secs(args.timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
         ..ProbeOptions::default()
     };
-    eprintln!("probing {}", target.describe());
+    crate::output::errln(&format!("probing {}", target.describe()));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let result = runtime.block_on(probe(target, &options));
+    let result = {
+        // Starting a server can take seconds (a first `npx`/`uvx` run downloads it).
+        let _spinner = ctx.ui.spinner("capturing the tool surface");
+        runtime.block_on(probe(target, &options))
+    };
     drop(runtime);
     let surface = match result {
         Ok(surface) => surface,
-        Err(err) => return report(&err.to_string(), err.hint().as_deref()),
+        Err(err) => return Ok(report(&err.to_string(), err.hint().as_deref())),
     };
     let mut json = serde_json::to_vec_pretty(&surface.to_value())?;
     json.push(b'\n');
@@ -93,23 +97,22 @@ pub fn run(args: &ProbeArgs) -> anyhow::Result<ExitStatus> {
             UserError::new(err.to_string())
                 .with_hint("choose a writable path for -o, or leave it out to print the surface")
         })?;
-        eprintln!("wrote {}: {}", path.display(), summary(&surface));
+        crate::output::errln(&format!("wrote {}: {}", path.display(), summary(&surface)));
     } else {
-        std::io::stdout().lock().write_all(&json)?;
-        eprintln!("{}", summary(&surface));
+        crate::output::out_bytes(&json)?;
+        crate::output::errln(&summary(&surface));
     }
     crate::commands::review::print_after_probe(&surface);
     Ok(ExitStatus::Success)
 }
 
 /// The probe's answer is "no": print the reason, and exit 1.
-fn report(message: &str, hint: Option<&str>) -> anyhow::Result<ExitStatus> {
-    let mut stderr = std::io::stderr().lock();
-    writeln!(stderr, "error: {message}")?;
+fn report(message: &str, hint: Option<&str>) -> ExitStatus {
+    crate::output::error(message);
     if let Some(hint) = hint {
-        writeln!(stderr, "hint: {hint}")?;
+        crate::output::hint(hint);
     }
-    Ok(ExitStatus::Failure)
+    ExitStatus::Failure
 }
 
 fn summary(surface: &ToolSurface) -> String {

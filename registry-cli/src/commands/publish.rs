@@ -88,16 +88,19 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
     let (_, validation) = validate_bytes(&bytes, &Policy::lenient());
     for issue in &validation.issues {
         let level = if issue.severity == Severity::Error {
-            "error"
+            crate::output::paint(crate::output::ERROR, "error")
         } else {
-            "warning"
+            crate::output::paint(crate::output::WARNING, "warning")
         };
         let pointer = if issue.pointer.is_empty() {
             "/"
         } else {
             &issue.pointer
         };
-        eprintln!("{level}[{}] {pointer}: {}", issue.rule, issue.message);
+        crate::output::errln(&format!(
+            "{level}[{}] {pointer}: {}",
+            issue.rule, issue.message
+        ));
     }
     if !validation.is_valid() {
         return Err(UserError::new(format!(
@@ -131,6 +134,8 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
     }
     let bundle = provenance_bundle(args, &value, &name, &version)?;
     let client = ctx.authed_client()?;
+    // Before the preview: its report would be wasted on a publish that cannot be sent.
+    client.require_token()?;
     preview(
         ctx,
         &client,
@@ -161,8 +166,11 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
                     "response": response,
                 }))?;
             } else {
-                let mut stdout = std::io::stdout().lock();
+                let mut stdout = crate::output::stdout();
                 writeln!(stdout, "published {name} {version}")?;
+                if ctx.ui.quiet {
+                    return Ok(ExitStatus::Success);
+                }
                 if let Some(line) = crate::commands::show::provenance_line(&response) {
                     writeln!(stdout, "provenance: {line}")?;
                 }
@@ -183,9 +191,7 @@ pub fn run(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<ExitStatus> {
             if args.output.json {
                 print_json(&report)?;
             } else {
-                let mut stdout = std::io::stdout().lock();
-                stdout.write_all(compat::render_text(&report).as_bytes())?;
-                stdout.flush()?;
+                crate::output::out(&compat::render_text(&report))?;
             }
             Err(UserError::new(format!(
                 "the registry refused {name} {version}: {}",
@@ -211,7 +217,7 @@ fn prepare(ctx: &Ctx, value: &Value, path: &Path, json: bool) -> anyhow::Result<
     if json {
         print_json(&json!({ "file": path, "digest": digest.to_string() }))?;
     } else {
-        println!("{digest}  {}", path.display());
+        crate::output::outln!("{digest}  {}", path.display())?;
         ctx.ui.info(&format!(
             "attest {} (e.g. actions/attest-build-provenance with subject-path), then: mcp-reg publish {} --bundle BUNDLE",
             path.display(),
@@ -276,6 +282,12 @@ fn preview(
     surface: Option<&ToolSurface>,
     acknowledge: &[String],
 ) -> anyhow::Result<()> {
+    if surface.is_none() {
+        ctx.ui.warn(
+            "tool surface: not checked (no probe and no surface in `_meta`); only the manifest is compared, \
+             and the registry marks this version manifest-only",
+        );
+    }
     let (latest, latest_surface) = {
         let _spinner = ctx.ui.spinner("fetching the latest published version");
         let latest = client.version(name, "latest")?;
@@ -340,10 +352,13 @@ fn preview(
         ));
         return Ok(());
     }
-    eprintln!("compatibility with {} {}:", name, latest.version());
+    let mut text = format!("compatibility with {} {}:\n", name, latest.version());
     for line in compat::render_text(&report).lines() {
-        eprintln!("  {line}");
+        text.push_str("  ");
+        text.push_str(line);
+        text.push('\n');
     }
+    crate::output::err(&text);
     Ok(())
 }
 

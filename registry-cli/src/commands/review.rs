@@ -5,7 +5,6 @@
 //! finding is below `--fail-on` (default `high`), 100 when it reaches it, 1 on bad input.
 
 use std::fmt::Write as _;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use registry_schema::ToolSurface;
@@ -60,9 +59,7 @@ pub fn run(args: &ReviewArgs) -> anyhow::Result<ExitStatus> {
         Format::Text => render_text(&review),
         Format::Json => serde_json::to_string_pretty(&review)? + "\n",
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(rendered.as_bytes())?;
-    stdout.flush()?;
+    crate::output::out(&rendered)?;
     Ok(if review.reaches(args.fail_on.into()) {
         ExitStatus::Incompatible
     } else {
@@ -173,8 +170,8 @@ pub fn summary(review: &Review) -> String {
 pub fn print_after_probe(surface: &ToolSurface) {
     let review = review::review_surface(surface);
     if review.findings.is_empty() {
-        eprintln!("review: no findings");
+        crate::output::errln("review: no findings");
         return;
     }
-    eprint!("review:\n{}", render_text(&review));
+    crate::output::err(&format!("review:\n{}", render_text(&review)));
 }

@@ -2,7 +2,6 @@
 //! for, what tools it exposes, which versions exist and how this one relates to the previous one.
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use registry_schema::compat::{self, Report};
 use serde::Deserialize;
@@ -311,9 +310,7 @@ pub fn run(ctx: &Ctx, args: &ShowArgs) -> anyhow::Result<ExitStatus> {
         }
     }
 
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    crate::output::out(&out)?;
     Ok(ExitStatus::Success)
 }
 

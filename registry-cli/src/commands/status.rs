@@ -43,6 +43,38 @@ pub struct StatusArgs {
     pub output: JsonFlag,
 }
 
+/// `mcp-reg deprecate NAME@VERSION [--message TEXT]`: the common case of `status --set deprecated`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  mcp-reg deprecate io.github.acme/memory@1.0.0 --message 'use 2.x'
+  mcp-reg deprecate io.github.acme/memory --all --message 'moved to io.github.acme/memory-v2'")]
+pub struct DeprecateArgs {
+    /// NAME@VERSION, or NAME with --all.
+    pub server: String,
+    /// Why, and what to use instead (shown to users).
+    #[arg(long, value_name = "TEXT")]
+    pub message: Option<String>,
+    /// Deprecate every version of the server.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub output: JsonFlag,
+}
+
+pub fn run_deprecate(ctx: &Ctx, args: &DeprecateArgs) -> anyhow::Result<ExitStatus> {
+    run(
+        ctx,
+        &StatusArgs {
+            server: args.server.clone(),
+            status: NewStatus::Deprecated,
+            message: args.message.clone(),
+            all: args.all,
+            output: args.output,
+        },
+    )
+}
+
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     let (name, version) = split_name_version(&args.server);
     let mut body = json!({ "status": args.status.as_str() });

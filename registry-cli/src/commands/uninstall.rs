@@ -1,7 +1,6 @@
 //! `mcp-reg uninstall NAME`: remove the entries mcp-reg wrote for a server (found through the
 //! install record, so entries the user wrote are never touched).
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use serde_json::json;
@@ -55,10 +54,7 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
         .collect();
     let matches = chosen(&all, args.server.trim(), Ask::new("uninstall", args.yes))?;
     let cwd = std::env::current_dir().ok();
-    let confirming = !args.yes
-        && !args.dry_run
-        && std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal();
+    let confirming = !args.yes && !args.dry_run && crate::output::interactive();
     let mut removed = Vec::new();
     for record in matches {
         let Some(host) = Host::from_id(&record.host) else {
@@ -90,7 +86,7 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
                 }));
                 continue;
             }
-            eprint!("{diff}");
+            crate::output::err(&diff);
             if !confirm(&format!(
                 "remove {} from {}?",
                 plan.entry_name,
@@ -103,12 +99,21 @@ pub fn run(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<ExitStatus> {
         let (plan, applied) =
             install::uninstall(host, scope, &env, &record.entry, args.force, &store)
                 .map_err(|err| install_error(err).context(host.name()))?;
-        ctx.ui.info(&format!(
-            "removed {} from {} ({})",
-            plan.entry_name,
-            host.name(),
-            applied.path.display()
-        ));
+        if plan.changes_file() {
+            ctx.ui.info(&format!(
+                "removed {} from {} ({})",
+                plan.entry_name,
+                host.name(),
+                applied.path.display()
+            ));
+        } else {
+            ctx.ui.info(&format!(
+                "{} was no longer in {} ({}); forgot mcp-reg's record of it",
+                plan.entry_name,
+                host.name(),
+                applied.path.display()
+            ));
+        }
         removed.push(json!({ "host": host.id(), "path": applied.path, "entry": plan.entry_name }));
     }
     if args.output.json {
@@ -174,9 +179,5 @@ fn locate(
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+    Ok(crate::output::confirm(question)?)
 }

@@ -2,7 +2,6 @@
 //! (the registry's diff report), ask, then install the latest through `install`'s own code path.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
 
 use registry_schema::compat::{self, Report, Verdict};
 use serde::Deserialize;
@@ -44,6 +43,10 @@ pub struct UpgradeArgs {
     /// Upgrade even though the security review of the new version found a high-severity problem.
     #[arg(long)]
     pub allow_risk: bool,
+    /// Accept a new version signed by someone other than the signer pinned at install (or unsigned
+    /// after signed ones); the new signer becomes the pin.
+    #[arg(long)]
+    pub accept_signer: bool,
     /// With --yes: upgrade even to a version that breaks callers (without it, --yes stops there;
     /// on a terminal without --yes you are asked, with the report in front of you).
     #[arg(long)]
@@ -166,7 +169,7 @@ fn upgrade_one(
     }
 
     if !args.yes {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        if !crate::output::interactive() {
             return Err(UserError::new(format!(
                 "not upgrading {name}: confirmation needed and there is no terminal to ask on"
             ))
@@ -226,6 +229,7 @@ fn upgrade_one(
             // The new version is verified like any install, under the user's policy.
             allow_unsigned: false,
             allow_risk: args.allow_risk,
+            accept_signer: args.accept_signer,
             trusted_roots: Vec::new(),
             output: JsonFlag { json: false },
         };
@@ -245,9 +249,5 @@ fn same_path(host: Host, scope: Scope, env: &HostEnv, record: &InstallRecord) ->
 }
 
 fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+    Ok(crate::output::confirm(question)?)
 }

@@ -11,7 +11,7 @@ use registry_schema::validate::validate_bytes;
 use registry_schema::{Policy, Report};
 use serde::{Deserialize, Serialize};
 
-use crate::commands::Ctx;
+use crate::commands::{Ctx, print_json};
 use crate::{ExitStatus, UserError, config};
 
 /// How long the registry's `/validate` may take before the local answer stands alone.
@@ -74,17 +74,20 @@ pub fn run(ctx: &Ctx, args: &ValidateArgs) -> anyhow::Result<ExitStatus> {
             )),
         }
     }
-    let mut stdout = std::io::stdout().lock();
     if args.json {
         let output = JsonOutput {
             valid: report.is_valid(),
             issues: &report.issues,
             registry: asked.as_deref(),
         };
-        serde_json::to_writer_pretty(&mut stdout, &output)?;
-        writeln!(stdout)?;
+        // Rendered first: serde_json's writer would hide a closed pipe's `BrokenPipe`.
+        print_json(&output)?;
     } else {
-        write_text(&mut stdout, &args.file.display().to_string(), &report)?;
+        write_text(
+            &mut crate::output::stdout(),
+            &args.file.display().to_string(),
+            &report,
+        )?;
         if let Some(url) = &asked {
             ctx.ui
                 .info(&format!("checked by the registry at {url} too"));

@@ -1,6 +1,7 @@
 //! `mcp-reg verify NAME[@VERSION]`: re-verify a published version's provenance here, from the stored
-//! bundle, without trusting the registry's verdict. Exit 0 verified, 1 failed, 3 unsigned (2 is a
-//! usage error, as for every command).
+//! bundle, without trusting the registry's verdict: keys come from the namespace's hash-chained key log
+//! (checked against the head seen before), and the signer must be the one pinned for the server.
+//! Exit 0 verified, 1 failed, 3 unsigned (2 is a usage error, as for every command).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use serde_json::json;
 
 use crate::ExitStatus;
 use crate::commands::{Ctx, JsonFlag, print_json, split_name_version};
-use crate::provenance::{ProvenanceSettings, Verdict, verify_published};
+use crate::provenance::{ProvenanceSettings, Signer, Verdict, enforce_pin, verify_published};
 use crate::resolve::{self, Ask};
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +28,10 @@ pub struct VerifyArgs {
     /// A Sigstore trusted_root.json to trust besides the public-good root (repeatable).
     #[arg(long = "trusted-root", value_name = "FILE")]
     pub trusted_roots: Vec<PathBuf>,
+    /// Accept a signer other than the one pinned for this server (the first one seen by install,
+    /// upgrade or verify), or no signature after signed versions; the new signer becomes the pin.
+    #[arg(long)]
+    pub accept_signer: bool,
     #[command(flatten)]
     pub output: JsonFlag,
 }
@@ -44,7 +49,8 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
         let _spinner = ctx.ui.spinner("verifying the provenance");
         verify_published(&client, &response.server, name, &version, &trust)?
     };
-    let mut stdout = std::io::stdout().lock();
+    let (verdict, signer_changed) = held_to_pin(ctx, name, &version, verdict, args.accept_signer);
+    let mut stdout = crate::output::stdout();
     match verdict {
         Verdict::Verified(summary) => {
             if args.output.json {
@@ -93,10 +99,15 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
                 writeln!(stdout, "{name} {version}")?;
                 writeln!(stdout, "FAILED: {reason}")?;
             }
-            eprintln!("error: the provenance of {name} {version} does not verify: {reason}");
-            eprintln!(
-                "hint: do not install this version; if you run a private Sigstore, pass its --trusted-root"
-            );
+            crate::output::error(&format!(
+                "the provenance of {name} {version} does not verify: {reason}"
+            ));
+            crate::output::hint(if signer_changed {
+                "if the publisher really rotated keys or moved the repository, confirm it with them, then \
+                 re-run with --accept-signer"
+            } else {
+                "do not install this version; if you run a private Sigstore, pass its --trusted-root"
+            });
             Ok(ExitStatus::Failure)
         }
         Verdict::Unsigned => {
@@ -108,5 +119,35 @@ pub fn run(ctx: &Ctx, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
             }
             Ok(ExitStatus::Unsigned)
         }
+    }
+}
+
+/// The registry's word is not enough: the signer must be the one this user pinned for the server. A
+/// verified or unsigned verdict whose signer is not the pinned one becomes a failure (`true`: for that
+/// reason).
+fn held_to_pin(
+    ctx: &Ctx,
+    name: &str,
+    version: &str,
+    verdict: Verdict,
+    accept_signer: bool,
+) -> (Verdict, bool) {
+    if let Verdict::Failed(_) = verdict {
+        return (verdict, false);
+    }
+    let observed = match &verdict {
+        Verdict::Verified(summary) => Some(Signer::of(summary)),
+        _ => None,
+    };
+    match enforce_pin(
+        &ctx.ui,
+        name,
+        version,
+        observed.as_ref(),
+        accept_signer,
+        true,
+    ) {
+        Ok(()) => (verdict, false),
+        Err(err) => (Verdict::Failed(err.to_string()), true),
     }
 }

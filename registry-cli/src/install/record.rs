@@ -1,12 +1,15 @@
 //! What mcp-reg installed where: one small JSON file under mcp-reg's data directory, so `uninstall` and
 //! sync touch only entries mcp-reg wrote, and notice when the user has changed one since.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use registry_provenance::key_log::LogHead;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{InstallError, atomic};
+use crate::provenance::Signer;
 
 /// File name of the install record inside the data directory.
 pub const RECORD_FILE: &str = "installed.json";
@@ -49,6 +52,13 @@ pub struct InstallRecord {
 struct RecordFile {
     version: u32,
     installs: Vec<InstallRecord>,
+    /// The signer pinned for each server name (trust on first use): kept after uninstalling, like SSH's
+    /// known_hosts, so a reinstall is held to the same signer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    signers: BTreeMap<String, Signer>,
+    /// The last key-log head seen per registry and namespace (`"<registry> <namespace>"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    key_logs: BTreeMap<String, LogHead>,
 }
 
 /// The record file; read on demand, written atomically.
@@ -71,17 +81,61 @@ impl RecordStore {
 
     /// Every record; an absent file means none.
     pub fn load(&self) -> Result<Vec<InstallRecord>, InstallError> {
+        Ok(self.load_file()?.installs)
+    }
+
+    fn load_file(&self) -> Result<RecordFile, InstallError> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(RecordFile::default());
+            }
             Err(err) => return Err(InstallError::io("read", &self.path, err)),
         };
-        let file: RecordFile =
-            serde_json::from_slice(&bytes).map_err(|err| InstallError::Record {
-                path: self.path.clone(),
-                message: err.to_string(),
-            })?;
-        Ok(file.installs)
+        serde_json::from_slice(&bytes).map_err(|err| InstallError::Record {
+            path: self.path.clone(),
+            message: err.to_string(),
+        })
+    }
+
+    /// The signer pinned for `server`, if any.
+    pub fn signer(&self, server: &str) -> Result<Option<Signer>, InstallError> {
+        Ok(self.load_file()?.signers.remove(server))
+    }
+
+    /// Pins `signer` for `server` (replacing an earlier pin). Takes the install lock, so callers must not
+    /// hold it.
+    pub fn pin_signer(&self, server: &str, signer: Signer) -> Result<(), InstallError> {
+        let _lock = super::txn::lock(self)?;
+        let mut file = self.load_file()?;
+        file.signers.insert(server.to_owned(), signer);
+        self.save_file(file)
+    }
+
+    /// The last head seen of `namespace`'s key log at `registry`.
+    pub fn key_log_head(
+        &self,
+        registry: &str,
+        namespace: &str,
+    ) -> Result<Option<LogHead>, InstallError> {
+        Ok(self
+            .load_file()?
+            .key_logs
+            .remove(&format!("{registry} {namespace}")))
+    }
+
+    /// Remembers `head` as the last seen of `namespace`'s key log at `registry`. Takes the install lock.
+    pub fn remember_key_log_head(
+        &self,
+        registry: &str,
+        namespace: &str,
+        head: LogHead,
+    ) -> Result<(), InstallError> {
+        let _lock = super::txn::lock(self)?;
+        let mut file = self.load_file()?;
+        file.key_logs
+            .insert(format!("{registry} {namespace}"), head);
+        self.save_file(file)
     }
 
     /// The record for one entry. The key is the file and entry name, not the host: hosts can share a
@@ -95,28 +149,27 @@ impl RecordStore {
 
     /// Adds `record`, replacing the one for the same file and entry.
     pub fn upsert(&self, record: InstallRecord) -> Result<(), InstallError> {
-        let mut all = self.load()?;
-        all.retain(|r| !(r.config == record.config && r.entry == record.entry));
-        all.push(record);
-        self.save(all)
+        let mut file = self.load_file()?;
+        file.installs
+            .retain(|r| !(r.config == record.config && r.entry == record.entry));
+        file.installs.push(record);
+        self.save_file(file)
     }
 
     /// Forgets the entry `entry` of `config`.
     pub fn remove(&self, config: &Path, entry: &str) -> Result<(), InstallError> {
-        let mut all = self.load()?;
-        let before = all.len();
-        all.retain(|r| !(r.config == config && r.entry == entry));
-        if all.len() == before {
+        let mut file = self.load_file()?;
+        let before = file.installs.len();
+        file.installs
+            .retain(|r| !(r.config == config && r.entry == entry));
+        if file.installs.len() == before {
             return Ok(());
         }
-        self.save(all)
+        self.save_file(file)
     }
 
-    fn save(&self, installs: Vec<InstallRecord>) -> Result<(), InstallError> {
-        let file = RecordFile {
-            version: 1,
-            installs,
-        };
+    fn save_file(&self, mut file: RecordFile) -> Result<(), InstallError> {
+        file.version = 1;
         let mut text = serde_json::to_string_pretty(&file).map_err(|err| InstallError::Record {
             path: self.path.clone(),
             message: err.to_string(),

@@ -6,12 +6,12 @@
 //! `MCP_REG_NO_LAN_OFFER=1`, and an explicit `--registry` / `MCP_REG_REGISTRY` / `registry =` never
 //! browse.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use registry_discovery::{Browser, Event, MdnsConfig, Service, ServiceKind};
 
 use crate::config::{self, LanRegistry};
+use crate::output;
 
 const LISTEN: Duration = Duration::from_millis(1500);
 /// A search that found nothing is repeated at most once a day.
@@ -57,7 +57,7 @@ fn config_from_env() -> MdnsConfig {
 
 /// Runs the offer; `Some(url)` when the user accepted a registry. Every failure means "no offer".
 pub fn offer(remembered: &LanRegistry) -> Option<String> {
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    if !output::interactive() {
         return None;
     }
     if remembered
@@ -66,8 +66,11 @@ pub fn offer(remembered: &LanRegistry) -> Option<String> {
     {
         return None;
     }
-    eprintln!("no registry configured; looking for one on the local network…");
-    let found = search(&config_from_env())?;
+    output::errln("no registry configured; looking for one on the local network…");
+    let found = {
+        let _spinner = output::Ui::new(false, 0).spinner("listening for mDNS announcements");
+        search(&config_from_env())?
+    };
     if found.is_empty() {
         let _ = config::remember_lan_registry(&LanRegistry {
             searched_at: Some(now()),
@@ -77,15 +80,15 @@ pub fn offer(remembered: &LanRegistry) -> Option<String> {
         return None;
     }
     for (i, service) in found.iter().enumerate() {
-        eprintln!(
+        output::errln(&format!(
             "  {}. \"{}\" at {}",
             i + 1,
             service.instance,
             registry_base(service).unwrap_or_default()
-        );
+        ));
     }
-    eprintln!(
-        "LAN announcements are unauthenticated: use a registry only if you know who runs it."
+    output::errln(
+        "LAN announcements are unauthenticated: use a registry only if you know who runs it.",
     );
     let question = if found.len() == 1 {
         "Use this registry (remembered in the config file)? [y/N] ".to_owned()
@@ -116,7 +119,7 @@ pub fn offer(remembered: &LanRegistry) -> Option<String> {
         offer: remembered.offer,
     };
     if let Err(err) = config::remember_lan_registry(&remembered) {
-        eprintln!("warning: cannot remember the answer: {err:#}");
+        output::warning(&format!("cannot remember the answer: {err:#}"));
     }
     chosen.map(|_| url)
 }
@@ -140,11 +143,7 @@ fn search(config: &MdnsConfig) -> Option<Vec<Service>> {
 }
 
 fn ask(question: &str) -> Option<String> {
-    eprint!("{question}");
-    std::io::stderr().flush().ok()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).ok()?;
-    Some(line.trim().to_owned())
+    Some(output::prompt(question).ok()?.trim().to_owned())
 }
 
 #[cfg(test)]
