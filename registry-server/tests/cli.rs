@@ -77,7 +77,12 @@ impl Running {
     }
 
     fn start_with(args: &[&str]) -> Self {
-        let mut child = server()
+        Self::start_command(server(), args)
+    }
+
+    /// `command` (e.g. [`server`] with extra environment) running `serve` with `args`.
+    fn start_command(mut command: Command, args: &[&str]) -> Self {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stderr(Stdio::piped())
@@ -503,5 +508,67 @@ fn serve_flags_configure_package_ownership_checks() {
     );
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("npm"), "{body}");
+    assert!(running.terminate().success());
+}
+
+/// An environment proxy must not carry the guarded ownership checks: through it the proxy would
+/// resolve the publisher's host and the public-address check would only see the proxy. The image
+/// names a registry on `localhost`; with every proxy variable pointing at a listener, the publish is
+/// refused as a loopback fetch and the listener never sees a connection.
+#[test]
+fn guarded_ownership_checks_ignore_environment_proxies() {
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    // A host name, so the check has to resolve it (an IP literal is judged before any connection).
+    let registry = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let registry_host = format!("localhost:{}", registry.local_addr().unwrap().port());
+
+    let dir = tempfile::tempdir().unwrap();
+    let created = run(
+        &["token", "create", "--publish", "io.github.alice/*"],
+        dir.path(),
+    );
+    let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    let mut command = server();
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env(var, &proxy_url);
+    }
+    command.env_remove("NO_PROXY").env_remove("no_proxy");
+    let running = Running::start_command(
+        command,
+        &[
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--verify-packages",
+            "oci",
+            "--oci-allowed-registries",
+            &registry_host,
+        ],
+    );
+    let manifest = format!(
+        r#"{{"name":"io.github.alice/weather","description":"Weather","version":"1.0.0",
+        "packages":[{{"registryType":"oci","identifier":"{registry_host}/alice/weather:1.0.0","transport":{{"type":"stdio"}}}}]}}"#
+    );
+    let (status, body) = http(
+        &running.address,
+        "POST",
+        "/v0.1/publish",
+        Some(&token),
+        &manifest,
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("public addresses"), "{body}");
+    assert!(
+        proxy.accept().is_err(),
+        "the guarded check went through the environment proxy"
+    );
     assert!(running.terminate().success());
 }
