@@ -209,7 +209,8 @@ impl CompatReport {
 #[derive(Debug, Clone)]
 pub struct Refusal(pub Box<CompatReport>);
 
-/// Runs the gate for `manifest` over the server's stored `history` and applies the policy. `Ok(Some(json))`
+/// Runs the gate for `manifest` over the server's stored `history` (manifests of the versions the gate
+/// reads, the others by version and status; see [`PublishedVersion`]) and applies the policy. `Ok(Some(json))`
 /// is the report to keep; `Ok(None)` leaves the decision to the store (a duplicate version, which is a
 /// plain 409). Under `advise`, or when the publisher accepted every break, a rejected version is kept with
 /// the report saying so (`unannounced_break`).
@@ -219,6 +220,7 @@ pub fn gate_publish(
     request: &GateRequest,
 ) -> Result<Option<String>, Refusal> {
     let publications: Vec<Publication> = history.iter().map(publication).collect();
+    let same_as: Vec<Option<usize>> = history.iter().map(|stored| stored.same_as).collect();
     let new_surface = surface(manifest.server());
     let scope = if new_surface.is_some() {
         Scope::Surface
@@ -235,7 +237,7 @@ pub fn gate_publish(
         acknowledged: request.acknowledged.clone(),
         ..GateOptions::default()
     };
-    let gate = compat::gate(&publications, &new, &options);
+    let gate = compat::gate_shared(&publications, &same_as, &new, &options);
     if gate
         .reasons
         .iter()
@@ -326,7 +328,10 @@ pub fn surface(server: &ServerJson) -> Option<ToolSurface> {
 }
 
 fn publication(stored: &PublishedVersion) -> Publication {
-    let server = Manifest::from_stored(stored.manifest.as_str()).ok();
+    let server = stored
+        .manifest
+        .as_deref()
+        .and_then(|text| Manifest::from_stored(text).ok());
     Publication {
         version: stored.version.clone(),
         deleted: stored.status == Status::Deleted,

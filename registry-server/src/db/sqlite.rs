@@ -1,8 +1,10 @@
 //! The embedded engine: SQLite through sqlx, one file (`registry.db`) in the data directory.
 //!
-//! Writers start with `BEGIN IMMEDIATE`, which takes SQLite's single write lock up front: concurrent
-//! writers queue on `busy_timeout` instead of failing halfway, and what a writer reads inside its
-//! transaction stays true until it commits. Timestamps are INTEGER microseconds since the epoch, so
+//! Writers start with `BEGIN IMMEDIATE`, which takes SQLite's single write lock up front, so what a
+//! writer reads inside its transaction stays true until it commits. Within the process writers first
+//! queue, in arrival order, for the one writer slot (`SqliteStore::writer`): SQLite's busy handler
+//! polls the lock with growing sleeps, which under concurrent publishers made the tail wait for
+//! sleeps, not for work; `busy_timeout` remains for other processes on the file (the CLI). Timestamps are INTEGER microseconds since the epoch, so
 //! ordering and `updated_since` comparisons are exact. Search runs over `search_documents` (one per
 //! distinct searchable text of a server, shared by its versions) with two FTS5 tables: trigrams narrow
 //! substring searches, and a word table answers full-text matches.
@@ -11,6 +13,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -21,6 +24,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::engine::{ChangedScan, Engine};
 use super::plan::{NewVersion, text_column};
@@ -44,6 +48,25 @@ const UPDATED_SINCE_PROBE: i64 = 4096;
 #[derive(Debug, Clone)]
 pub(crate) struct SqliteStore {
     pool: SqlitePool,
+    /// The one writer slot: held by a write transaction until it ends, and by each statement that
+    /// writes outside one, so in-process writers take SQLite's lock in turn.
+    writer: Arc<Semaphore>,
+}
+
+/// A write transaction, holding the writer slot.
+pub(crate) struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+    _writer: OwnedSemaphorePermit,
+}
+
+impl SqliteStore {
+    async fn writer_slot(&self) -> Result<OwnedSemaphorePermit, StoreError> {
+        // The semaphore is never closed.
+        Arc::clone(&self.writer)
+            .acquire_owned()
+            .await
+            .map_err(|err| StoreError::Unavailable(format!("writer queue closed: {err}")))
+    }
 }
 
 impl SqliteStore {
@@ -98,7 +121,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(connection_error)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writer: Arc::new(Semaphore::new(1)),
+        })
     }
 
     /// See [`super::Store::migrate`].
@@ -114,7 +140,7 @@ impl SqliteStore {
 }
 
 impl Engine for SqliteStore {
-    type Tx = Transaction<'static, Sqlite>;
+    type Tx = SqliteTx;
 
     /// Rows are bound value by value (`values (…), (…)`), well below SQLite's parameter limit.
     const ROWS_PER_STATEMENT: usize = 64;
@@ -122,17 +148,26 @@ impl Engine for SqliteStore {
     const LOCK_ROWS: &'static str = "";
 
     async fn fetch(&self, tx: Option<&mut Self::Tx>, sql: Sql<'_>) -> Result<Vec<Row>, StoreError> {
-        sql::fetch(&self.pool, tx, &sql).await
+        sql::fetch(&self.pool, tx.map(|tx| &mut tx.tx), &sql).await
     }
 
+    /// Outside a transaction a statement that changes rows writes: it waits for the writer slot.
     async fn execute(&self, tx: Option<&mut Self::Tx>, sql: Sql<'_>) -> Result<u64, StoreError> {
-        sql::execute(&self.pool, tx, &sql).await
+        if let Some(tx) = tx {
+            sql::execute(&self.pool, Some(&mut tx.tx), &sql).await
+        } else {
+            let _writer = self.writer_slot().await?;
+            sql::execute(&self.pool, None, &sql).await
+        }
     }
 
     /// Holds SQLite's write lock from the first statement, so concurrent writers wait (up to the busy
     /// timeout) instead of failing when they upgrade from reading to writing.
     async fn begin_write(&self) -> Result<Self::Tx, StoreError> {
-        self.pool
+        // The slot before a connection: queued writers hold no connection readers need.
+        let writer = self.writer_slot().await?;
+        let tx = self
+            .pool
             .begin_with("begin immediate")
             .await
             .map_err(|err| match &err {
@@ -145,7 +180,11 @@ impl Engine for SqliteStore {
                     StoreError::Unavailable(format!("database is busy: {db_err}"))
                 }
                 _ => err.into(),
-            })
+            })?;
+        Ok(SqliteTx {
+            tx,
+            _writer: writer,
+        })
     }
 
     async fn begin_import(&self) -> Result<Self::Tx, StoreError> {
@@ -157,7 +196,7 @@ impl Engine for SqliteStore {
     }
 
     async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError> {
-        Ok(tx.commit().await?)
+        Ok(tx.tx.commit().await?)
     }
 
     /// One process serves the file: its own writes invalidate its caches directly.

@@ -143,8 +143,12 @@ pub struct AuditQuery {
 pub struct PublishedVersion {
     pub version: String,
     pub status: Status,
-    /// The exact JSON text the publisher sent.
-    pub manifest: String,
+    /// The exact JSON text the publisher sent, for the versions whose contents the gate reads
+    /// (`registry_schema::compat::gate_reads`) and that share them with no earlier one of those.
+    pub manifest: Option<String>,
+    /// The entry of the same history whose manifest stands for this version's: their contract keys
+    /// (`registry_schema::compat::contract_key`) are equal, so the gate compares them alike.
+    pub same_as: Option<usize>,
 }
 
 /// `version=` on a list, or the `{version}` path segment.

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use registry_schema::Manifest;
+use registry_schema::compat::{Publication, contract_key, gate_reads};
 use registry_schema::version::precedence_key;
 use time::OffsetDateTime;
 
@@ -14,7 +15,8 @@ use super::plan::{text_column, touched_names};
 use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, first, record, stored_version};
 use super::sql::{Sql, Values};
 use super::{
-    ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion, StoreError, VersionRecord, now,
+    ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion, Status, StoreError, VersionRecord,
+    now,
 };
 
 /// What [`write_batch`] did.
@@ -315,11 +317,16 @@ async fn check_remote_urls<E: Engine>(
     }
 }
 
-/// A stored version as a publish reads it before the gate.
+/// A stored version as a publish reads it before the gate: no manifest, which only the versions the
+/// gate compares with need ([`gate_loads`]).
 struct History {
     id: i64,
     precedence_key: String,
-    published: PublishedVersion,
+    version: String,
+    status: Status,
+    /// `registry_schema::compat::contract_key` of its manifest (`version_contracts`), kept at publish;
+    /// `None` for versions stored before, and imported ones.
+    contract_key: Option<String>,
 }
 
 async fn history<E: Engine>(
@@ -328,8 +335,9 @@ async fn history<E: Engine>(
     server_name: &str,
 ) -> Result<Vec<History>, StoreError> {
     let sql = Sql::new(
-        "select id, precedence_key, version, status, manifest from server_versions \
-         where server_name = $1 order by published_at, id",
+        "select v.id, v.precedence_key, v.version, v.status, c.contract_key \
+         from server_versions v left join version_contracts c on c.version_id = v.id \
+         where v.server_name = $1 order by v.published_at, v.id",
     )
     .arg(server_name);
     let rows = engine.fetch(Some(tx), sql).await?;
@@ -338,14 +346,84 @@ async fn history<E: Engine>(
             Ok(History {
                 id: row.int(0)?,
                 precedence_key: row.text(1)?,
-                published: PublishedVersion {
-                    version: row.text(2)?,
-                    status: row.text(3)?.parse()?,
-                    manifest: row.text(4)?,
-                },
+                version: row.text(2)?,
+                status: row.text(3)?.parse()?,
+                contract_key: row.opt_text(4)?,
             })
         })
         .collect()
+}
+
+/// Which stored manifests the gate needs for a new `version` after `history`: the indices to load,
+/// and for every entry the loaded one standing for it (equal contract keys). Of the sandwich
+/// candidates only those up to the first one known to parse (it has a key) are needed.
+fn gate_loads(history: &[History], version: &str) -> (Vec<usize>, Vec<Option<usize>>) {
+    let stubs: Vec<Publication> = history
+        .iter()
+        .map(|stored| Publication {
+            version: stored.version.clone(),
+            deleted: stored.status == Status::Deleted,
+            ..Publication::default()
+        })
+        .collect();
+    let reads = gate_reads(&stubs, version);
+    let mut load = Vec::new();
+    let mut same_as = vec![None; history.len()];
+    let mut owners: HashMap<&str, usize> = HashMap::new();
+    let mut read = |index: usize| match history[index].contract_key.as_deref() {
+        Some(key) => match owners.get(key) {
+            Some(&owner) if owner != index => same_as[index] = Some(owner),
+            Some(_) => {}
+            None => {
+                owners.insert(key, index);
+                load.push(index);
+            }
+        },
+        None => load.push(index),
+    };
+    for &index in &reads.always {
+        read(index);
+    }
+    for &index in &reads.sandwich {
+        read(index);
+        if history[index].contract_key.is_some() {
+            break;
+        }
+    }
+    load.sort_unstable();
+    load.dedup();
+    (load, same_as)
+}
+
+/// The history as the gate sees it: manifests of the entries `gate_loads` picks, read now.
+async fn gate_history<E: Engine>(
+    engine: &E,
+    tx: &mut E::Tx,
+    history: Vec<History>,
+    version: &str,
+) -> Result<Vec<PublishedVersion>, StoreError> {
+    let (load, same_as) = gate_loads(&history, version);
+    let mut manifests: HashMap<i64, String> = HashMap::with_capacity(load.len());
+    if !load.is_empty() {
+        let mut sql = Sql::new("select id, manifest from server_versions where id");
+        E::push_in(
+            &mut sql,
+            Values::Int(load.iter().map(|&index| history[index].id).collect()),
+        );
+        for mut row in engine.fetch(Some(tx), sql).await? {
+            manifests.insert(row.int(0)?, row.text(1)?);
+        }
+    }
+    Ok(history
+        .into_iter()
+        .zip(same_as)
+        .map(|(stored, same_as)| PublishedVersion {
+            manifest: manifests.remove(&stored.id),
+            version: stored.version,
+            status: stored.status,
+            same_as,
+        })
+        .collect())
 }
 
 fn duplicate_error(manifest: &Manifest) -> StoreError {
@@ -364,10 +442,14 @@ async fn duplicate_of<E: Engine>(
     manifest: &Manifest,
     stored: &History,
 ) -> Result<StoreError, StoreError> {
-    let same = stored.published.manifest == manifest.raw()
-        || Manifest::from_stored(stored.published.manifest.as_str())
-            .and_then(|stored| Ok(stored.digest()? == manifest.digest()?))
-            .unwrap_or(false);
+    let sql = Sql::new("select manifest from server_versions where id = $1").arg(stored.id);
+    let text = first(engine.fetch(Some(&mut *tx), sql).await?, |row| row.text(0))?;
+    let same = text.is_some_and(|text| {
+        text == manifest.raw()
+            || Manifest::from_stored(text)
+                .and_then(|stored| Ok(stored.digest()? == manifest.digest()?))
+                .unwrap_or(false)
+    });
     let mut refusal = duplicate_error(manifest);
     if same && let StoreError::Duplicate { identical, .. } = &mut refusal {
         let sql = Sql::new(&format!(
@@ -397,7 +479,7 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     if let Some(stored) = history.iter().find(|stored| stored.precedence_key == key) {
         return Err(duplicate_of(engine, &mut tx, manifest, stored).await?);
     }
-    let published: Vec<PublishedVersion> = history.into_iter().map(|h| h.published).collect();
+    let published = gate_history(engine, &mut tx, history, manifest.version().as_str()).await?;
     let report = match gate(&published) {
         Ok(report) => report,
         Err(refusal) => return Ok(Err(refusal)),
@@ -416,6 +498,18 @@ pub(crate) async fn publish_gated<E: Engine, X>(
             "update server_versions set compat_report = $1 where server_name = $2 and version = $3",
         );
         let sql = sql.arg(report).arg(name).arg(version);
+        engine.execute(Some(&mut tx), sql).await?;
+    }
+    // The key is of the manifest as the gate will read it back (the stored text, parsed again).
+    if let Some(key) = Manifest::from_stored(manifest.raw())
+        .ok()
+        .and_then(|stored| contract_key(stored.server()))
+    {
+        let sql = Sql::new(
+            "insert into version_contracts (version_id, contract_key) \
+             select id, $1 from server_versions where server_name = $2 and version = $3",
+        );
+        let sql = sql.arg(key).arg(name).arg(version);
         engine.execute(Some(&mut tx), sql).await?;
     }
     if let Some(review) = extras.review {
@@ -522,4 +616,60 @@ pub(crate) async fn keep_times<E: Engine>(
         engine.commit(tx).await?;
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{History, Status, gate_loads};
+
+    fn stored(version: &str, key: Option<&str>) -> History {
+        History {
+            id: 0,
+            precedence_key: String::new(),
+            version: version.to_owned(),
+            status: Status::Active,
+            contract_key: key.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_long_unchanged_line_loads_one_manifest() {
+        // 1.0.0 … 1.0.999 with one contract, an older 0.x line, and a 2.0.0 release.
+        let mut history: Vec<History> = (0..1000)
+            .map(|n| stored(&format!("1.0.{n}"), Some("same")))
+            .collect();
+        history.extend((1..=5).map(|n| stored(&format!("0.{n}.0"), Some("old"))));
+        history.push(stored("2.0.0", Some("two")));
+        let (load, same_as) = gate_loads(&history, "1.0.1000");
+        // Every earlier release of the line is compared, through the first one loaded.
+        assert_eq!(load, vec![0]);
+        assert!(same_as[1..1000].iter().all(|owner| *owner == Some(0)));
+        assert!(same_as[1000..].iter().all(Option::is_none));
+        // A new major: the baseline (1.0.999) only, loaded as the representative of its key.
+        let (load, same_as) = gate_loads(&history, "3.0.0");
+        assert_eq!(load, vec![1005]);
+        assert!(same_as.iter().all(Option::is_none));
+        // A duplicate loads nothing (the store refuses it before the gate runs).
+        assert_eq!(gate_loads(&history, "1.0.5").0, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn versions_without_a_key_are_loaded_one_by_one() {
+        let history = vec![
+            stored("1.0.0", None),
+            stored("1.1.0", None),
+            stored("1.2.0", Some("k")),
+            stored("1.3.0", Some("k")),
+            stored("1.5.0", None),
+            stored("1.6.0", Some("k")),
+            stored("1.7.0", None),
+        ];
+        let (load, same_as) = gate_loads(&history, "1.4.0");
+        // Baseline 1.3.0 stands for 1.2.0; the sandwich candidates are read up to the first with a
+        // key (1.6.0 shares 1.3.0's), as a keyless one may not parse and then does not count.
+        assert_eq!(load, vec![0, 1, 2, 4]);
+        assert_eq!(same_as[3], Some(2));
+        assert_eq!(same_as[5], Some(2));
+        assert_eq!(same_as[6], None);
+    }
 }

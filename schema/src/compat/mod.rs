@@ -42,7 +42,9 @@
 //! `gate(&history, &new, &GateOptions { acknowledged, ..Default::default() })`. On
 //! [`Verdict::Reject`] it answers 409 with the [`GateReport`] (its `reasons` say why; `checks`
 //! holds the full reports); on pass it stores the report (and any acknowledgements) with the
-//! version. The CLI calls [`check`] on two files.
+//! version. The CLI calls [`check`] on two files. So that publishing costs the same however long the
+//! history, a registry may load only the contents [`gate_reads`] names, and hand publications whose
+//! [`contract_key`]s are equal to [`gate_shared`] as one content: the answer is the same.
 //!
 //! # Rule ids beyond the §3 table
 //!
@@ -56,6 +58,7 @@
 //! `review-<rule>` (a [review rule](crate::review::RULES) newly triggered; level `none`).
 
 mod manifest;
+mod reads;
 mod render;
 mod schema;
 mod security;
@@ -72,13 +75,14 @@ use sha2::{Digest as _, Sha256};
 use crate::manifest::ServerJson;
 use crate::tools::ToolSurface;
 
+pub use reads::{GateReads, contract_key, gate_reads};
 pub use render::{render_github, render_markdown, render_text};
 /// The semver version type [`Report::with_versions`] and [`actual_bump`] take (re-exported so
 /// callers need not depend on `semver` themselves).
 pub use semver::Version;
 pub use version::{
     CheckKind, GateCheck, GateOptions, GateReason, GateReport, Publication, actual_bump,
-    choose_baseline, gate, same_line,
+    choose_baseline, gate, gate_shared, same_line,
 };
 
 /// `_meta` key of a `server.json` under which mcp-reg keeps the server's tool surface.

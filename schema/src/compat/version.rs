@@ -1,6 +1,8 @@
 //! Version policy (§5): which published version a new one is checked against, how big the declared
 //! bump is, and the checks beyond the baseline (sandwich, transitive, metadata republish).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Bump, Report, Side, Verdict, check};
@@ -166,7 +168,7 @@ pub fn choose_baseline(history: &[Publication], new: &semver::Version) -> Option
 
 /// `X.Y.Z-N` (a single numeric pre-release identifier): the official registry's metadata
 /// republish of `X.Y.Z`.
-fn republish_of(version: &semver::Version) -> Option<semver::Version> {
+pub(super) fn republish_of(version: &semver::Version) -> Option<semver::Version> {
     let pre = version.pre.as_str();
     if pre.is_empty() || !pre.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -181,11 +183,30 @@ fn republish_of(version: &semver::Version) -> Option<semver::Version> {
 /// Decides whether `new` may be published after `history` (in publish order, oldest first).
 ///
 /// Pure: the caller loads the history (with surfaces and manifests) and stores the result.
+pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -> GateReport {
+    gate_shared(history, &[], new, options)
+}
+
+/// [`gate`] over a history whose publications may share their contents: `same_as[i] == Some(j)` says
+/// publication `i` has exactly the surface and manifest of publication `j` (so `i`'s own may be left
+/// out), whatever their versions. Each distinct content is compared with the new version once, so a
+/// long line of releases that did not change their contract costs one comparison, not one each. The
+/// answer is the one [`gate`] gives over the history with every content filled in. `same_as` may be
+/// shorter than `history` (missing entries are `None`); a `j` must not point on.
 #[allow(
     clippy::too_many_lines,
     reason = "the publish policy as one decision, step by step, as the spec states it"
 )]
-pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -> GateReport {
+pub fn gate_shared(
+    history: &[Publication],
+    same_as: &[Option<usize>],
+    new: &Publication,
+    options: &GateOptions,
+) -> GateReport {
+    // Where publication `i`'s contents are, and the comparisons from such contents already run.
+    let owner = |i: usize| same_as.get(i).copied().flatten().unwrap_or(i);
+    let content = |i: usize| &history[owner(i)];
+    let mut compared: HashMap<usize, Report> = HashMap::new();
     let mut report = GateReport {
         verdict: Verdict::Pass,
         new_version: new.version.clone(),
@@ -235,6 +256,16 @@ pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -
             result.acknowledge(&options.acknowledged);
             result
         };
+    // Publication `i` (as old) against the new version: `check` is pure, so publications sharing
+    // their contents share its result; only the versions (and so the verdict) differ.
+    let mut run_from = |i: usize, from: &semver::Version, to: &semver::Version| {
+        let unversioned = compared
+            .entry(owner(i))
+            .or_insert_with(|| check(content(i).side(), new.side()));
+        let mut result = unversioned.clone().with_versions(from, to);
+        result.acknowledge(&options.acknowledged);
+        result
+    };
 
     // Metadata republish: `X.Y.Z-N` after `X.Y.Z`.
     if let Some(base) = republish_of(&version)
@@ -243,11 +274,11 @@ pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -
         })
     {
         let original = &history[index];
-        let result = run(original, new, &base, &version);
+        let result = run_from(index, &base, &version);
         report.baseline_version = Some(original.version.clone());
         report.required_bump = result.required_bump;
         report.actual_bump = Some(Bump::Patch);
-        let surface_changed = match (&original.surface, &new.surface) {
+        let surface_changed = match (&content(index).surface, &new.surface) {
             (Some(a), Some(b)) => a.canonical_value() != b.canonical_value(),
             (None, None) => false,
             _ => true,
@@ -287,8 +318,8 @@ pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -
     report.baseline_version = Some(baseline.version.clone());
     let actual = actual_bump(&baseline_version, &version);
     report.actual_bump = Some(actual);
-    if new.has_contract() && baseline.has_contract() {
-        let result = run(baseline, new, &baseline_version, &version);
+    if new.has_contract() && content(baseline_index).has_contract() {
+        let result = run_from(baseline_index, &baseline_version, &version);
         report.required_bump = result.required_bump;
         if result.verdict == Verdict::Reject {
             report.reject(
@@ -322,17 +353,18 @@ pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -
         let next = history
             .iter()
             .zip(&parsed)
-            .filter_map(|(p, v)| v.as_ref().map(|v| (p, v)))
-            .filter(|(p, v)| {
+            .enumerate()
+            .filter_map(|(i, (p, v))| v.as_ref().map(|v| (i, p, v)))
+            .filter(|(i, p, v)| {
                 !p.deleted
                     && v.pre.is_empty()
                     && v.cmp_precedence(&version).is_gt()
                     && same_line(v, &version)
-                    && p.has_contract()
+                    && content(*i).has_contract()
             })
-            .min_by(|(_, a), (_, b)| a.cmp_precedence(b));
-        if let Some((higher, higher_version)) = next {
-            let result = run(new, higher, &version, higher_version);
+            .min_by(|(_, _, a), (_, _, b)| a.cmp_precedence(b));
+        if let Some((higher_index, higher, higher_version)) = next {
+            let result = run(new, content(higher_index), &version, higher_version);
             if result.verdict == Verdict::Reject {
                 report.reject(
                     "sandwich-break",
@@ -367,11 +399,11 @@ pub fn gate(history: &[Publication], new: &Publication, options: &GateOptions) -
                 || !older_version.pre.is_empty()
                 || !older_version.cmp_precedence(&version).is_lt()
                 || !same_line(older_version, &version)
-                || !older.has_contract()
+                || !content(index).has_contract()
             {
                 continue;
             }
-            let result = run(older, new, older_version, &version);
+            let result = run_from(index, older_version, &version);
             if result.verdict == Verdict::Reject {
                 report.reject(
                     "transitive-break",
