@@ -70,6 +70,7 @@ fn publish(user: &User, url: &str, version: &str, surface: &Path) -> Output {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one flow, step after step
 fn publish_search_show_versions_diff_status() {
     let registry = Registry::start();
     let url = registry.url.as_str();
@@ -191,9 +192,27 @@ fn publish_search_show_versions_diff_status() {
     let out = user.run(url, &["diff", NAME, "1.1.0", "1.0.0"]);
     assert_eq!(out.status.code(), Some(100), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("open_nodes"));
+}
 
-    // Without a probe or a surface the tool surface is not checked, and the preview says so; `-q` prints
-    // the one line a script needs.
+/// A registry with 1.0.0 (8 tools) and 1.1.0 (9 tools) of NAME, and a logged-in user.
+fn published() -> (Registry, User) {
+    let registry = Registry::start();
+    let user = User::new();
+    login(&user, &registry);
+    let work = user.path("work");
+    let small = surface(&work, "small.json", Some("open_nodes"));
+    let full = surface(&work, "full.json", None);
+    ok(&publish(&user, &registry.url, "1.0.0", &small));
+    ok(&publish(&user, &registry.url, "1.1.0", &full));
+    (registry, user)
+}
+
+/// Without a probe or a surface the tool surface is not checked, and the preview says so (even with
+/// `-q`, which prints the one line a script needs); the registry's report says `manifest-only`.
+#[test]
+fn publish_without_a_surface_says_so() {
+    let (registry, user) = published();
+    let url = registry.url.as_str();
     let file = user.path("work/1.1.1/server.json");
     write_json(
         &file,
@@ -214,19 +233,6 @@ fn publish_search_show_versions_diff_status() {
     ))
     .unwrap();
     assert_eq!(report["compat"]["scope"], "manifest-only", "{report}");
-}
-
-/// A registry with 1.0.0 (8 tools) and 1.1.0 (9 tools) of NAME, and a logged-in user.
-fn published() -> (Registry, User) {
-    let registry = Registry::start();
-    let user = User::new();
-    login(&user, &registry);
-    let work = user.path("work");
-    let small = surface(&work, "small.json", Some("open_nodes"));
-    let full = surface(&work, "full.json", None);
-    ok(&publish(&user, &registry.url, "1.0.0", &small));
-    ok(&publish(&user, &registry.url, "1.1.0", &full));
-    (registry, user)
 }
 
 #[test]
@@ -268,6 +274,7 @@ fn status_deprecates_a_version() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one flow, step after step
 fn install_list_uninstall_across_three_hosts() {
     let (registry, user) = published();
     let url = registry.url.as_str();
