@@ -145,6 +145,33 @@ def rate(args: argparse.Namespace) -> None:
     print(json.dumps({"clients": args.clients, "requests": total, "rps": round(total / elapsed, 1)}))
 
 
+def wrk_script(args: argparse.Namespace) -> None:
+    """A wrk Lua script that walks the terms, each thread from its own offset, non-200 answers counted."""
+    paths = [path_for(term) for term in Path(args.terms).read_text().splitlines()]
+    quoted = ",\n".join(json.dumps(p) for p in paths)
+    print(
+        "local paths = {\n" + quoted + "\n}\n"
+        "local counter = 0\n"
+        "failed = 0\n"
+        "local threads = {}\n"
+        "function setup(thread) table.insert(threads, thread) end\n"
+        "function init(args) counter = math.random(#paths) end\n"
+        "function request()\n"
+        "  counter = counter % #paths + 1\n"
+        "  return wrk.format('GET', paths[counter])\n"
+        "end\n"
+        "function response(status, headers, body) if status ~= 200 then failed = failed + 1 end end\n"
+        "function done(summary, latency, requests)\n"
+        "  local bad = 0\n"
+        "  for _, t in ipairs(threads) do bad = bad + t:get('failed') end\n"
+        "  io.write(string.format('{\"requests\": %d, \"rps\": %.1f, \"p50_ms\": %.2f, "
+        "\"p99_ms\": %.2f, \"non_200\": %d}\\n', summary.requests, "
+        "summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, "
+        "latency:percentile(99) / 1000, bad))\n"
+        "end\n"
+    )
+
+
 def pgbench_log(args: argparse.Namespace) -> None:
     # pgbench -l lines: client_id transaction_no time_us script_no time_epoch time_us
     ms = []
@@ -165,6 +192,8 @@ def main() -> int:
     p = sub.add_parser("latency")
     p.add_argument("--addr", required=True)
     p.add_argument("--terms", required=True)
+    p = sub.add_parser("wrk-script")
+    p.add_argument("--terms", required=True)
     p = sub.add_parser("rate")
     p.add_argument("--addr", required=True)
     p.add_argument("--terms", required=True)
@@ -173,7 +202,13 @@ def main() -> int:
     p = sub.add_parser("pgbench-log")
     p.add_argument("files", nargs="+")
     args = parser.parse_args()
-    {"terms": terms, "latency": latency, "rate": rate, "pgbench-log": pgbench_log}[args.command](args)
+    {
+        "terms": terms,
+        "latency": latency,
+        "rate": rate,
+        "wrk-script": wrk_script,
+        "pgbench-log": pgbench_log,
+    }[args.command](args)
     return 0
 
 
