@@ -751,3 +751,62 @@ fn install_warns_about_deprecation_and_a_missing_runtime() {
     assert!(stderr.contains("is deprecated: use 2.x"), "{stderr}");
     assert!(stderr.contains("`npx` is not on PATH"), "{stderr}");
 }
+
+/// Optional settings nobody set are not dropped silently: install names them and how to set one.
+#[test]
+fn install_names_the_optional_settings_it_leaves_out() {
+    let registry = Registry::start();
+    let user = User::new();
+    login(&user, &registry);
+    let url = registry.url.as_str();
+    let mut value = manifest(NAME, "1.0.0", "Knowledge-graph memory for agents");
+    value["packages"][0]["environmentVariables"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "LOG_LEVEL", "description": "How much to log"}));
+    let file = user.path("work/server.json");
+    write_json(&file, &value);
+    ok(&user.run(url, &["publish", file.to_str().unwrap(), "--no-probe"]));
+    let out = user.run(
+        url,
+        &[
+            "install",
+            NAME,
+            "--host",
+            "cursor",
+            "--yes",
+            "--env",
+            "MEMORY_DIR=/x",
+        ],
+    );
+    ok(&out);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("optional settings left out: LOG_LEVEL (How much to log)")
+            && stderr.contains("--env LOG_LEVEL=VALUE"),
+        "{stderr}"
+    );
+    // Given a value, it is written and nothing is said.
+    let out = user.run(
+        url,
+        &[
+            "install",
+            NAME,
+            "--host",
+            "cursor",
+            "--yes",
+            "--env",
+            "MEMORY_DIR=/x",
+            "--env",
+            "LOG_LEVEL=debug",
+        ],
+    );
+    ok(&out);
+    assert!(
+        !text(&out.stderr).contains("optional settings"),
+        "{}",
+        text(&out.stderr)
+    );
+    let config = std::fs::read_to_string(user.home().join(".cursor/mcp.json")).unwrap();
+    assert!(config.contains("LOG_LEVEL"), "{config}");
+}

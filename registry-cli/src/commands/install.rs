@@ -172,11 +172,15 @@ pub fn run(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<ExitStatus> {
 
     let records = RecordStore::new(config::data_dir()?);
     let mut results = Vec::new();
+    let mut told_optional = false;
     for host in hosts {
         let choice = launch::select(&server, launch::Choice::Auto, host.profile().support())
             .map_err(|err| with_host(host, install_error(err)))?;
         if !args.placeholders {
             ask_missing(&server, choice, host, &mut values, args.yes)?;
+            if !told_optional {
+                told_optional = tell_optional_left_out(ctx, &server, choice, &values);
+            }
         }
         let opts = InstallOptions {
             choice,
@@ -440,6 +444,34 @@ fn hosts(ids: &[String], env: &HostEnv, print: bool) -> anyhow::Result<Vec<Host>
 /// environment, else asked for on a terminal. A secret is never asked for when the host keeps only a
 /// reference to it (`${NAME}`, `${env:NAME}`, an input prompt...): the host reads the value itself, and
 /// the plan's notes say which variable to set.
+/// Names the optional settings nobody gave a value for (they are left out of the host's entry, so the
+/// server runs with its own defaults) and how to set one. Returns whether anything was said.
+fn tell_optional_left_out(
+    ctx: &Ctx,
+    server: &ServerJson,
+    choice: launch::Choice,
+    values: &Values,
+) -> bool {
+    let left_out: Vec<String> = launch::inputs(server, choice)
+        .into_iter()
+        .filter(|input| !input.required && !input.has_value && input.default.is_none())
+        .filter(|input| !values.contains_key(&input.key))
+        .map(|input| match &input.description {
+            Some(d) => format!("{} ({})", input.key, d.replace(['\n', '\r'], " ")),
+            None => input.key,
+        })
+        .collect();
+    let Some(first) = left_out.first() else {
+        return false;
+    };
+    let key = first.split(' ').next().unwrap_or(first);
+    ctx.ui.info(&format!(
+        "optional settings left out: {}; pass --env {key}=VALUE (or reinstall with it) to set one",
+        left_out.join(", ")
+    ));
+    true
+}
+
 fn ask_missing(
     server: &ServerJson,
     choice: launch::Choice,
