@@ -110,10 +110,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            // 4 MiB page cache per connection (the default is 2 MiB): every pooled connection keeps its
-            // own, so this bounds the server's memory; the OS page cache holds the file anyway. Imports
-            // raise it on their connection (`begin_import`).
-            .pragma("cache_size", "-4096")
+            // 1 MiB page cache per connection (the default is 2 MiB): every pooled connection keeps its
+            // own, so with 16 connections this is 16 MiB of the server's memory rather than 64; reads
+            // take a handful of pages each (search itself runs on the in-memory index) and the OS page
+            // cache holds the file anyway. Imports raise it on their connection (`begin_import`).
+            .pragma("cache_size", "-1024")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections(config))
