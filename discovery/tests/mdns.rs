@@ -199,15 +199,20 @@ fn same_instance_name_twice_gets_two_instances() {
     let mut ports = [one.port, two.port];
     ports.sort_unstable();
     assert_eq!(ports, [9001, 9002]);
-    // The one that lost the name says so and knows its new name.
-    let renamed: Vec<String> = [first.events().unwrap(), second.events().unwrap()]
-        .iter()
-        .flat_map(|rx| rx.try_iter().collect::<Vec<_>>())
-        .filter_map(|event| match event {
-            AnnounceEvent::Renamed { instance } => Some(instance),
-            _ => None,
-        })
-        .collect();
+    // The one that lost the name says so and knows its new name. Its announcer learns of the rename on
+    // its own thread, which can be after peers already see the new name: wait for the event.
+    let receivers = [first.events().unwrap(), second.events().unwrap()];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut renamed: Vec<String> = Vec::new();
+    while renamed.is_empty() && Instant::now() < deadline {
+        for rx in &receivers {
+            while let Ok(event) = rx.recv_timeout(Duration::from_millis(50)) {
+                if let AnnounceEvent::Renamed { instance } = event {
+                    renamed.push(instance);
+                }
+            }
+        }
+    }
     assert!(
         renamed.contains(&two.instance) || renamed.contains(&one.instance),
         "{renamed:?}"

@@ -206,6 +206,21 @@ fn describe(out: &Output) -> String {
     )
 }
 
+/// `mcp-reg trust update --tuf-url URL --tuf-root ROOT` as `user`.
+fn update(user: &User, url: &str, root: &Path) -> Output {
+    run(
+        user,
+        &[
+            "trust",
+            "update",
+            "--tuf-url",
+            url,
+            "--tuf-root",
+            root.to_str().unwrap(),
+        ],
+    )
+}
+
 fn stored(user: &User) -> PathBuf {
     user.path("data/trust/trusted_root.json")
 }
@@ -219,17 +234,7 @@ fn update_fetches_verifies_and_stores_the_trusted_root() {
     let user = User::new();
     let root = repo.root_file(&user);
 
-    let out = run(
-        &user,
-        &[
-            "trust",
-            "update",
-            "--tuf-url",
-            &server.url(),
-            "--tuf-root",
-            root.to_str().unwrap(),
-        ],
-    );
+    let out = update(&user, &server.url(), &root);
     assert_eq!(code(&out), Some(0), "{}", describe(&out));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("Fulcio CAs"), "{stdout}");
@@ -307,17 +312,7 @@ fn a_tampered_target_is_refused_and_nothing_is_stored() {
     let user = User::new();
     let root = repo.root_file(&user);
 
-    let out = run(
-        &user,
-        &[
-            "trust",
-            "update",
-            "--tuf-url",
-            &server.url(),
-            "--tuf-root",
-            root.to_str().unwrap(),
-        ],
-    );
+    let out = update(&user, &server.url(), &root);
     assert_eq!(code(&out), Some(1), "{}", describe(&out));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("TUF verification failed"), "{stderr}");
@@ -335,17 +330,7 @@ fn an_expired_timestamp_is_refused_and_nothing_is_stored() {
     let user = User::new();
     let root = repo.root_file(&user);
 
-    let out = run(
-        &user,
-        &[
-            "trust",
-            "update",
-            "--tuf-url",
-            &server.url(),
-            "--tuf-root",
-            root.to_str().unwrap(),
-        ],
-    );
+    let out = update(&user, &server.url(), &root);
     assert_eq!(code(&out), Some(1), "{}", describe(&out));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("expired"), "{stderr}");
