@@ -22,8 +22,9 @@ pub struct DatabaseArgs {
     /// ~/.local/share/mcp-reg).
     #[arg(long, env = "REGISTRY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database connections per server process.
-    #[arg(long, env = "REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    /// Database connections per server process (0: 16 on PostgreSQL; on SQLite two per CPU core, at
+    /// least 4, at most 16, since its connections share one file and each keeps a thread and a cache).
+    #[arg(long, env = "REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 0)]
     pub db_max_connections: u32,
     /// Seconds a request may wait for a free database connection before getting 503.
     #[arg(long, env = "REGISTRY_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]

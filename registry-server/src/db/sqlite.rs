@@ -29,7 +29,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::engine::{ChangedScan, Engine};
 use super::plan::{NewVersion, text_column};
 use super::search::{json_array, json_string};
-use super::shared::{acquire_timeout, connection_error, max_connections, pool_usage};
+use super::shared::{acquire_timeout, connection_error, pool_usage, sqlite_max_connections};
 use super::sql::{self, Arg, Cell, Columns, Dialect, Row, RowsAffected, Sql, Values, to_micros};
 use super::{DatabaseConfig, StoreError};
 
@@ -111,13 +111,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             // 1 MiB page cache per connection (the default is 2 MiB): every pooled connection keeps its
-            // own, so with 16 connections this is 16 MiB of the server's memory rather than 64; reads
+            // own, so with 16 connections this is at most 16 MiB of the server's memory; reads
             // take a handful of pages each (search itself runs on the in-memory index) and the OS page
             // cache holds the file anyway. Imports raise it on their connection (`begin_import`).
             .pragma("cache_size", "-1024")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections(config))
+            .max_connections(sqlite_max_connections(config))
             .acquire_timeout(acquire_timeout(config))
             .connect_with(options)
             .await
