@@ -140,6 +140,16 @@ pub enum Verdict {
     Failed(String),
 }
 
+impl Verdict {
+    /// Who signed, when the bundle verified.
+    pub fn signer(&self) -> Option<Signer> {
+        match self {
+            Self::Verified(summary) => Some(Signer::of(summary)),
+            _ => None,
+        }
+    }
+}
+
 /// Fetches the bundle of `name`@`version` and verifies it against `manifest` (the server.json the
 /// registry served for that version), trusting only `trust` and the keys the namespace's key log leaves
 /// active (see [`namespace_keys`]).

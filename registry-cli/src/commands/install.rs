@@ -452,24 +452,29 @@ fn tell_optional_left_out(
     choice: launch::Choice,
     values: &Values,
 ) -> bool {
-    let left_out: Vec<String> = launch::inputs(server, choice)
+    let left_out: Vec<launch::InputSpec> = launch::inputs(server, choice)
         .into_iter()
         .filter(|input| !input.required && !input.has_value && input.default.is_none())
         .filter(|input| !values.contains_key(&input.key))
-        .map(|input| match &input.description {
-            Some(d) => format!("{} ({})", input.key, d.replace(['\n', '\r'], " ")),
-            None => input.key,
-        })
         .collect();
     let Some(first) = left_out.first() else {
         return false;
     };
-    let key = first.split(' ').next().unwrap_or(first);
+    let labels: Vec<String> = left_out.iter().map(labelled).collect();
     ctx.ui.info(&format!(
-        "optional settings left out: {}; pass --env {key}=VALUE (or reinstall with it) to set one",
-        left_out.join(", ")
+        "optional settings left out: {}; pass --env {}=VALUE (or reinstall with it) to set one",
+        labels.join(", "),
+        first.key
     ));
     true
+}
+
+/// `KEY (description)`, on one line, for messages and prompts.
+fn labelled(input: &launch::InputSpec) -> String {
+    match &input.description {
+        Some(d) => format!("{} ({})", input.key, d.replace(['\n', '\r'], " ")),
+        None => input.key.clone(),
+    }
 }
 
 fn ask_missing(
@@ -508,10 +513,7 @@ fn ask_missing(
             ))
             .into());
         }
-        let label = match &input.description {
-            Some(d) => format!("{} ({})", input.key, d.replace(['\n', '\r'], " ")),
-            None => input.key.clone(),
-        };
+        let label = labelled(&input);
         let value = if input.secret {
             rpassword::prompt_password(format!("{label} (hidden): "))?
         } else {

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::ExitStatus;
 use crate::commands::{Ctx, JsonFlag, print_json, split_name_version};
-use crate::provenance::{ProvenanceSettings, Signer, Verdict, enforce_pin, verify_published};
+use crate::provenance::{ProvenanceSettings, Verdict, enforce_pin, verify_published};
 use crate::resolve::{self, Ask};
 
 #[derive(Debug, clap::Args)]
@@ -135,10 +135,7 @@ fn held_to_pin(
     if let Verdict::Failed(_) = verdict {
         return (verdict, false);
     }
-    let observed = match &verdict {
-        Verdict::Verified(summary) => Some(Signer::of(summary)),
-        _ => None,
-    };
+    let observed = verdict.signer();
     match enforce_pin(
         &ctx.ui,
         name,
