@@ -10,7 +10,7 @@
 //! Colour: text is styled with [`anstyle`] and written through [`anstream`], which decides per
 //! stream, the way the ecosystem does: `NO_COLOR` (non-empty) turns it off, then `CLICOLOR_FORCE`
 //! (non-empty, not `0`) on, then `CLICOLOR=0` off; otherwise a terminal (with `TERM` set and not
-//! `dumb`) gets colour and a pipe or file plain text. Spinners draw only when stderr is a terminal
+//! `dumb`, or under `CI`, whose logs render colour) gets colour and a pipe or file plain text. Spinners draw only when stderr is a terminal
 //! and `-q` is not given.
 //!
 //! A closed stdout (`mcp-reg search x | head -1`): Rust ignores `SIGPIPE`, so a write fails with

@@ -53,6 +53,8 @@ fn command(user: &User, registry: &str) -> Command {
         "NO_COLOR",
         "CLICOLOR",
         "CLICOLOR_FORCE",
+        // anstream colours a terminal under CI even with TERM=dumb (CI logs render colour).
+        "CI",
         "COLUMNS",
         "MCP_REG_LAN_OFFER",
     ] {
