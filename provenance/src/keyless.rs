@@ -49,7 +49,8 @@ pub struct KeylessFacts {
     pub log_index: u64,
     /// Hex log ID (SHA-256 of the Rekor key).
     pub log_id: String,
-    /// SET-authenticated integration time, Unix seconds.
+    /// Authenticated signing time, Unix seconds: the SET-covered integrated time of a Rekor v1 entry, or the
+    /// earliest verified RFC 3161 timestamp for a Rekor v2 entry.
     pub integrated_time: i64,
     /// The same, RFC 3339.
     pub signed_at: String,
@@ -122,9 +123,14 @@ pub fn verify_keyless_bundle(
     let result = verifier
         .verify(artifact, &parsed, &VerificationPolicy::any_identity())
         .map_err(|err| map_error(err, expected, &parsed, &log_id))?;
-    // `any_identity` keeps every check on; make sure they all ran and produced an authenticated log time.
+    // `any_identity` keeps every check on; make sure they all ran and produced an authenticated signing time:
+    // Rekor v1's SET-covered integrated time, or for Rekor v2 (whose checkpointed entries carry no time) the
+    // earliest RFC 3161 timestamp that verified against the trusted root's timestamp authorities.
+    let signing_time = result
+        .integrated_time()
+        .or_else(|| result.verified_timestamps().iter().min().copied());
     let (Some(time), true, true, true) = (
-        result.integrated_time(),
+        signing_time,
         result.certificate_verified(),
         result.sct_verified(),
         result.tlog_verified(),

@@ -20,7 +20,8 @@
 //! by hand, and its `verify` feature drags in the Fulcio/Rekor/OAuth HTTP stack plus OpenSSL or aws-lc.
 //! `sigstore-verify` does the whole job offline: certificate chain to a trusted Fulcio CA at the signing time,
 //! embedded SCT against the CT log keys, inclusion proof against the signed checkpoint, SET, certificate validity
-//! at `integratedTime`, DSSE signature over the PAE, subject digest binding and tlog/bundle consistency; and it
+//! at `integratedTime`, DSSE signature over the PAE, subject digest binding and tlog/bundle consistency (for
+//! Rekor v2's `hashedrekord` 0.0.2 entries, which carry no SET, the RFC 3161 timestamp gives the time); and it
 //! parses the Fulcio CI claims (OIDs 1.3.6.1.4.1.57264.1.*) that the namespace policy needs.
 //!
 //! It is used with `default-features = false`: no TUF client, no reqwest, no tokio, no aws-lc-rs. Its crypto goes

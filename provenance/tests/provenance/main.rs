@@ -6,3 +6,4 @@ mod key_mode;
 mod keyless;
 mod negatives;
 mod public_good;
+mod rekor_v2;
