@@ -40,6 +40,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 pub(super) const DATABASE_FILE: &str = "registry.db";
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Rows a statement may run ahead of its reader (sqlx's default is 50, which makes the SQLite worker
+/// thread and the reading task hand over every 50 rows: 5 ms instead of 1-2 ms for the 1,000 versions
+/// a publish reads). Every read here collects all its rows anyway, so this bounds no memory.
+const ROW_BUFFER: usize = 1024;
 /// Below this many rows changed since `updated_since`, a list sorts them instead of walking the keyset
 /// index (about the square root of page size × a large registry's row count).
 const UPDATED_SINCE_PROBE: i64 = 4096;
@@ -115,7 +119,8 @@ impl SqliteStore {
             // take a handful of pages each (search itself runs on the in-memory index) and the OS page
             // cache holds the file anyway. Imports raise it on their connection (`begin_import`).
             .pragma("cache_size", "-1024")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .row_buffer_size(ROW_BUFFER);
         let pool = SqlitePoolOptions::new()
             .max_connections(sqlite_max_connections(config))
             .acquire_timeout(acquire_timeout(config))

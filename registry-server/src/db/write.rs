@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use super::engine::Engine;
 use super::plan::{Incoming, LatestMoves, NewVersion, StoredVersion, plan_batch, remote_urls};
 use super::plan::{text_column, touched_names};
-use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, first, record, stored_version};
+use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, STORED_WIDTH, first, record, stored_version};
 use super::sql::{Sql, Values};
 use super::{
     ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion, Status, StoreError, VersionRecord,
@@ -102,10 +102,21 @@ async fn write_batch<'m, E: Engine>(
 ) -> Result<Written<'m>, StoreError> {
     let names = touched_names(entries);
     lock_servers(engine, tx, &names).await?;
+    let stored = stored_versions(engine, tx, &names).await?;
+    write_locked(engine, tx, entries, &stored).await
+}
+
+/// [`write_batch`] for a caller that holds the touched servers' locks and has read their `stored`
+/// versions under them.
+async fn write_locked<'m, E: Engine>(
+    engine: &E,
+    tx: &mut E::Tx,
+    entries: &[Incoming<'m>],
+    stored: &BTreeMap<String, Vec<StoredVersion>>,
+) -> Result<Written<'m>, StoreError> {
     // Read after the locks were granted, so publish order and time agree.
     let now = now();
-    let stored = stored_versions(engine, tx, &names).await?;
-    let plan = plan_batch(entries, &stored, now);
+    let plan = plan_batch(entries, stored, now);
     apply_latest_moves(engine, tx, &plan.moves, now).await?;
     for chunk in plan.inserts.chunks(E::ROWS_PER_STATEMENT) {
         let documents = ensure_documents(engine, tx, chunk).await?;
@@ -317,38 +328,35 @@ async fn check_remote_urls<E: Engine>(
     }
 }
 
-/// A stored version as a publish reads it before the gate: no manifest, which only the versions the
-/// gate compares with need ([`gate_loads`]).
+/// A stored version as a publish reads it, once, for the gate, the duplicate check and the latest
+/// flags: no manifest, which only the versions the gate compares with need ([`gate_loads`]).
 struct History {
-    id: i64,
-    precedence_key: String,
-    version: String,
-    status: Status,
+    stored: StoredVersion,
     /// `registry_schema::compat::contract_key` of its manifest (`version_contracts`), kept at publish;
     /// `None` for versions stored before, and imported ones.
     contract_key: Option<String>,
 }
 
+/// Every version of `server_name` in publish order (on SQLite from the covering index
+/// `server_versions_history`, not from the manifest-carrying rows).
 async fn history<E: Engine>(
     engine: &E,
     tx: &mut E::Tx,
     server_name: &str,
 ) -> Result<Vec<History>, StoreError> {
-    let sql = Sql::new(
-        "select v.id, v.precedence_key, v.version, v.status, c.contract_key \
+    let sql = Sql::new(&format!(
+        "select {STORED_COLUMNS}, c.contract_key \
          from server_versions v left join version_contracts c on c.version_id = v.id \
-         where v.server_name = $1 order by v.published_at, v.id",
-    )
+         where v.server_name = $1 order by v.published_at, v.id"
+    ))
     .arg(server_name);
     let rows = engine.fetch(Some(tx), sql).await?;
     rows.into_iter()
         .map(|mut row| {
+            let (_, stored) = stored_version(&mut row)?;
             Ok(History {
-                id: row.int(0)?,
-                precedence_key: row.text(1)?,
-                version: row.text(2)?,
-                status: row.text(3)?.parse()?,
-                contract_key: row.opt_text(4)?,
+                stored,
+                contract_key: row.opt_text(STORED_WIDTH)?,
             })
         })
         .collect()
@@ -360,9 +368,9 @@ async fn history<E: Engine>(
 fn gate_loads(history: &[History], version: &str) -> (Vec<usize>, Vec<Option<usize>>) {
     let stubs: Vec<Publication> = history
         .iter()
-        .map(|stored| Publication {
-            version: stored.version.clone(),
-            deleted: stored.status == Status::Deleted,
+        .map(|entry| Publication {
+            version: entry.stored.version.clone(),
+            deleted: entry.stored.status == Status::Deleted,
             ..Publication::default()
         })
         .collect();
@@ -399,28 +407,28 @@ fn gate_loads(history: &[History], version: &str) -> (Vec<usize>, Vec<Option<usi
 async fn gate_history<E: Engine>(
     engine: &E,
     tx: &mut E::Tx,
-    history: Vec<History>,
+    history: &[History],
     version: &str,
 ) -> Result<Vec<PublishedVersion>, StoreError> {
-    let (load, same_as) = gate_loads(&history, version);
+    let (load, same_as) = gate_loads(history, version);
     let mut manifests: HashMap<i64, String> = HashMap::with_capacity(load.len());
     if !load.is_empty() {
         let mut sql = Sql::new("select id, manifest from server_versions where id");
         E::push_in(
             &mut sql,
-            Values::Int(load.iter().map(|&index| history[index].id).collect()),
+            Values::Int(load.iter().map(|&index| history[index].stored.id).collect()),
         );
         for mut row in engine.fetch(Some(tx), sql).await? {
             manifests.insert(row.int(0)?, row.text(1)?);
         }
     }
     Ok(history
-        .into_iter()
+        .iter()
         .zip(same_as)
-        .map(|(stored, same_as)| PublishedVersion {
-            manifest: manifests.remove(&stored.id),
-            version: stored.version,
-            status: stored.status,
+        .map(|(entry, same_as)| PublishedVersion {
+            manifest: manifests.remove(&entry.stored.id),
+            version: entry.stored.version.clone(),
+            status: entry.stored.status,
             same_as,
         })
         .collect())
@@ -440,7 +448,7 @@ async fn duplicate_of<E: Engine>(
     engine: &E,
     tx: &mut E::Tx,
     manifest: &Manifest,
-    stored: &History,
+    stored: &StoredVersion,
 ) -> Result<StoreError, StoreError> {
     let sql = Sql::new("select manifest from server_versions where id = $1").arg(stored.id);
     let text = first(engine.fetch(Some(&mut *tx), sql).await?, |row| row.text(0))?;
@@ -470,16 +478,16 @@ pub(crate) async fn publish_gated<E: Engine, X>(
 ) -> Result<Result<VersionRecord, X>, StoreError> {
     let mut tx = engine.begin_write().await?;
     let name = manifest.name().as_str();
-    // The server's row lock (taken again, as a no-op, by `write_batch`) keeps every other writer of
-    // this server out between the gate's reading of the history and the insert.
+    // The server's row lock keeps every other writer of this server out between the reading of its
+    // history (the gate's, and the latest flags') and the insert.
     lock_servers(engine, &mut tx, &[name]).await?;
     check_remote_urls(engine, &mut tx, manifest).await?;
     let history = history(engine, &mut tx, name).await?;
     let key = precedence_key(manifest.version().as_str());
-    if let Some(stored) = history.iter().find(|stored| stored.precedence_key == key) {
-        return Err(duplicate_of(engine, &mut tx, manifest, stored).await?);
+    if let Some(entry) = history.iter().find(|entry| entry.stored.precedence_key == key) {
+        return Err(duplicate_of(engine, &mut tx, manifest, &entry.stored).await?);
     }
-    let published = gate_history(engine, &mut tx, history, manifest.version().as_str()).await?;
+    let published = gate_history(engine, &mut tx, &history, manifest.version().as_str()).await?;
     let report = match gate(&published) {
         Ok(report) => report,
         Err(refusal) => return Ok(Err(refusal)),
@@ -488,7 +496,11 @@ pub(crate) async fn publish_gated<E: Engine, X>(
         manifest,
         source: None,
     }];
-    let mut written = write_batch(engine, &mut tx, &incoming).await?;
+    let stored = BTreeMap::from([(
+        name.to_owned(),
+        history.into_iter().map(|entry| entry.stored).collect(),
+    )]);
+    let mut written = write_locked(engine, &mut tx, &incoming, &stored).await?;
     if let Some(duplicate) = written.duplicates.first() {
         return Err(duplicate_error(duplicate));
     }
@@ -620,14 +632,19 @@ pub(crate) async fn keep_times<E: Engine>(
 
 #[cfg(test)]
 mod tests {
-    use super::{History, Status, gate_loads};
+    use super::{History, Status, StoredVersion, gate_loads};
 
     fn stored(version: &str, key: Option<&str>) -> History {
         History {
-            id: 0,
-            precedence_key: String::new(),
-            version: version.to_owned(),
-            status: Status::Active,
+            stored: StoredVersion {
+                id: 0,
+                version: version.to_owned(),
+                precedence_key: String::new(),
+                status: Status::Active,
+                status_message: None,
+                published_at: time::OffsetDateTime::UNIX_EPOCH,
+                is_latest: false,
+            },
             contract_key: key.map(str::to_owned),
         }
     }
