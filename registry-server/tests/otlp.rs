@@ -27,16 +27,28 @@ const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
 const MANIFEST: &str = r#"{"name":"io.github.alice/weather","description":"Weather","version":"1.0.0",
-    "packages":[{"registryType":"npm","identifier":"weather-mcp","version":"1.0.0","transport":{"type":"stdio"}}]}"#;
+    "packages":[{"registryType":"npm","identifier":"weather-mcp","version":"1.0.0","transport":{"type":"stdio"}},
+    {"registryType":"mcpb","identifier":"https://github.com/alice/weather/releases/download/v1.0.0/weather.mcpb",
+     "version":"1.0.0","fileSha256":"9c055252c40e770cd03054be8f2df22199a0c4f420c53bb5f3c7c9209b6c7a06","transport":{"type":"stdio"}}]}"#;
+/// The bundle the MCPB mirror serves; [`MANIFEST`]'s `fileSha256` is its digest.
+const BUNDLE: &[u8] = b"an MCPB bundle";
 
-/// What the receiver got: OTLP export bodies, and the `traceparent` of each npm request.
+/// What the receiver got: OTLP export bodies, and the `traceparent` of each npm and MCPB request.
 #[derive(Clone, Default)]
 struct Received {
     exports: Arc<Mutex<Vec<Bytes>>>,
     npm_traceparents: Arc<Mutex<Vec<Option<String>>>>,
+    mcpb_traceparents: Arc<Mutex<Vec<Option<String>>>>,
 }
 
-/// An OTLP/HTTP collector (`POST /v1/traces`) and an npm registry (`GET /npm/…`) on one loopback port.
+fn traceparent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("traceparent")
+        .map(|value| value.to_str().unwrap().to_owned())
+}
+
+/// An OTLP/HTTP collector (`POST /v1/traces`), an npm registry (`GET /npm/…`) and an MCPB download mirror
+/// (`GET /alice/…`, the release asset's path) on one loopback port.
 struct Receiver {
     _runtime: tokio::runtime::Runtime,
     url: String,
@@ -48,6 +60,7 @@ impl Receiver {
         let received = Received::default();
         let exports = received.exports.clone();
         let npm = received.npm_traceparents.clone();
+        let mcpb = received.mcpb_traceparents.clone();
         let router = Router::new()
             .route(
                 "/v1/traces",
@@ -64,15 +77,19 @@ impl Receiver {
             .route(
                 "/npm/{*package}",
                 get(move |headers: HeaderMap| async move {
-                    let traceparent = headers
-                        .get("traceparent")
-                        .map(|value| value.to_str().unwrap().to_owned());
-                    npm.lock().unwrap().push(traceparent);
+                    npm.lock().unwrap().push(traceparent(&headers));
                     axum::Json(serde_json::json!({
                         "name": "weather-mcp",
                         "version": "1.0.0",
                         "mcpName": "io.github.alice/weather",
                     }))
+                }),
+            )
+            .route(
+                "/alice/{*asset}",
+                get(move |headers: HeaderMap| async move {
+                    mcpb.lock().unwrap().push(traceparent(&headers));
+                    BUNDLE
                 }),
             );
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -165,12 +182,16 @@ struct Running {
 }
 
 impl Running {
-    fn start(data_dir: &Path, npm: &str, otlp: Option<&str>) -> Self {
+    /// `registry` is the receiver's URL: its npm registry and MCPB mirror.
+    fn start(data_dir: &Path, registry: &str, otlp: Option<&str>) -> Self {
         let mut command = server();
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .args(["--verify-packages", "npm", "--npm-registry-url", npm])
+            .args(["--verify-packages", "npm,mcpb", "--npm-registry-url"])
+            .arg(format!("{registry}/npm/"))
+            .arg("--mcpb-mirror-url")
+            .arg(registry)
             // Nothing is exported on a timer during the test: what arrives is the flush at shutdown.
             .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
             .stderr(Stdio::piped());
@@ -236,11 +257,7 @@ fn request_database_and_outgoing_spans_reach_the_collector() {
     let receiver = Receiver::start();
     let dir = tempfile::tempdir().unwrap();
     let token = token(dir.path());
-    let running = Running::start(
-        dir.path(),
-        &format!("{}/npm/", receiver.url),
-        Some(&receiver.url),
-    );
+    let running = Running::start(dir.path(), &receiver.url, Some(&receiver.url));
     let (status, body) = running.publish(&token);
     assert_eq!(status, 200, "{body}");
 
@@ -255,6 +272,16 @@ fn request_database_and_outgoing_spans_reach_the_collector() {
     assert_eq!(parts[1], TRACE_ID, "{outgoing}");
     assert_ne!(parts[2], PARENT_ID, "{outgoing}");
     let client_span_id = parts[2].to_owned();
+    // So did the MCPB download, with a span of its own.
+    let downloads = receiver.received.mcpb_traceparents.lock().unwrap().clone();
+    assert_eq!(downloads.len(), 1, "{downloads:?}");
+    let download = downloads[0]
+        .clone()
+        .expect("no traceparent on the MCPB download");
+    let download_parts: Vec<&str> = download.split('-').collect();
+    assert_eq!(download_parts[1], TRACE_ID, "{download}");
+    assert_ne!(download_parts[2], client_span_id, "{download}");
+    let download_span_id = download_parts[2].to_owned();
 
     assert!(
         receiver.received.exports.lock().unwrap().is_empty(),
@@ -318,6 +345,15 @@ fn request_database_and_outgoing_spans_reach_the_collector() {
     assert_eq!(client_attributes["http.request.method"], "GET");
     assert_eq!(client_attributes["server.address"], "127.0.0.1");
     assert_eq!(client_attributes["http.response.status_code"], "200");
+    let download = in_trace
+        .iter()
+        .find(|(span, _)| hex(&span.span_id) == download_span_id)
+        .unwrap_or_else(|| panic!("no span {download_span_id}: {names:?}"));
+    assert_eq!(download.0.kind, SpanKind::Client as i32);
+    assert_eq!(
+        attributes(&download.0.attributes)["http.response.status_code"],
+        "200"
+    );
 }
 
 #[test]
@@ -325,13 +361,17 @@ fn nothing_is_exported_or_propagated_without_an_endpoint() {
     let receiver = Receiver::start();
     let dir = tempfile::tempdir().unwrap();
     let token = token(dir.path());
-    let running = Running::start(dir.path(), &format!("{}/npm/", receiver.url), None);
+    let running = Running::start(dir.path(), &receiver.url, None);
     let (status, body) = running.publish(&token);
     assert_eq!(status, 200, "{body}");
     assert!(running.terminate().success());
-    // The npm request went out without trace context, and no collector was called.
+    // The npm request and the MCPB download went out without trace context, and no collector was called.
     assert_eq!(
         *receiver.received.npm_traceparents.lock().unwrap(),
+        vec![None]
+    );
+    assert_eq!(
+        *receiver.received.mcpb_traceparents.lock().unwrap(),
         vec![None]
     );
     assert!(receiver.received.exports.lock().unwrap().is_empty());

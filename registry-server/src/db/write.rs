@@ -484,7 +484,10 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     check_remote_urls(engine, &mut tx, manifest).await?;
     let history = history(engine, &mut tx, name).await?;
     let key = precedence_key(manifest.version().as_str());
-    if let Some(entry) = history.iter().find(|entry| entry.stored.precedence_key == key) {
+    if let Some(entry) = history
+        .iter()
+        .find(|entry| entry.stored.precedence_key == key)
+    {
         return Err(duplicate_of(engine, &mut tx, manifest, &entry.stored).await?);
     }
     let published = gate_history(engine, &mut tx, &history, manifest.version().as_str()).await?;

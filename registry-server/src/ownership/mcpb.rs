@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use registry_schema::manifest::Package;
 use reqwest::Url;
 use sha2::{Digest as _, Sha256};
+use tracing::Instrument as _;
 
 use super::client::{Clients, error_chain, literal_refusal, private_address};
 use super::config::{DEFAULT_MCPB_HOSTS, allowed_list, host_allowed};
@@ -205,11 +206,21 @@ async fn mcpb_sha256(
             }
             current.clone()
         };
-        let response = client
-            .get(target)
-            .header(header::ACCEPT, "*/*")
+        // One client span per hop (redirects included), carried as `traceparent`, when traces are exported.
+        let span = crate::telemetry::client_span("GET", target.as_str());
+        let request =
+            crate::telemetry::propagate(&span, client.get(target)).header(header::ACCEPT, "*/*");
+        let response = request
             .send()
+            .instrument(span.clone())
             .await
+            .inspect(|response| {
+                crate::telemetry::record_response(&span, Some(response.status().as_u16()));
+            })
+            .map_err(|err| {
+                crate::telemetry::record_response(&span, None);
+                err
+            })
             .map_err(|err| match private_address(&err) {
                 Some(reason) => refused(reason),
                 None if err.is_timeout() => {
