@@ -53,4 +53,5 @@ registry_tests::on_both_engines!(
     compat_policy_overrides,
     key_log_records_every_key_change,
     key_log_backfills_keys_that_predate_it,
+    imported_histories_get_contract_keys_at_the_next_publish,
 );

@@ -2,9 +2,9 @@
 //! proof against a signed checkpoint, with the signing time from an RFC 3161 timestamp instead of a SET. The
 //! fixtures are real staging bundles made by sigstore-python (see tests/fixtures/README.md).
 
-use registry_provenance::{SubjectDigest, TrustRoots, VerifyError, verify_keyless_bundle};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use registry_provenance::{SubjectDigest, TrustRoots, VerifyError, verify_keyless_bundle};
 use serde_json::Value;
 
 fn bundle(name: &str) -> Value {
@@ -18,7 +18,12 @@ fn staging() -> TrustRoots {
 }
 
 fn sha256(hex_digest: &str) -> SubjectDigest {
-    SubjectDigest::Sha256(hex::decode(hex_digest).expect("hex").try_into().expect("32 bytes"))
+    SubjectDigest::Sha256(
+        hex::decode(hex_digest)
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes"),
+    )
 }
 
 const A_TXT: &str = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf";
@@ -58,15 +63,21 @@ fn a_rekor_v2_bundle_without_its_timestamp_is_refused() {
         .expect("object")
         .remove("timestampVerificationData");
     let err = verify_keyless_bundle(&bundle, &staging(), &sha256(A_TXT)).expect_err("no time");
-    assert!(!matches!(err, VerifyError::DigestMismatch { .. }), "{err:?}");
+    assert!(
+        !matches!(err, VerifyError::DigestMismatch { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn a_rekor_v2_bundle_with_a_broken_inclusion_proof_is_refused() {
     let mut bundle = bundle("staging-rekor-v2-dsse-bundle.json");
     // Another sibling hash on the path: the computed root no longer matches the signed checkpoint.
-    let sibling = &mut bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
-    let mut bytes = BASE64.decode(sibling.as_str().expect("base64")).expect("base64");
+    let sibling =
+        &mut bundle["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0];
+    let mut bytes = BASE64
+        .decode(sibling.as_str().expect("base64"))
+        .expect("base64");
     bytes[0] ^= 1;
     *sibling = Value::String(BASE64.encode(bytes));
     let err = verify_keyless_bundle(&bundle, &staging(), &sha256(A_TXT)).expect_err("bad proof");
@@ -86,5 +97,8 @@ fn a_rekor_v2_bundle_is_refused_for_another_digest_and_under_the_public_good_roo
     assert_eq!(err.reason_code(), "digest-mismatch", "{err:?}");
     let err = verify_keyless_bundle(&bundle, &TrustRoots::public_good(), &sha256(A_TXT))
         .expect_err("staging is not trusted by the shipped root");
-    assert!(!matches!(err, VerifyError::DigestMismatch { .. }), "{err:?}");
+    assert!(
+        !matches!(err, VerifyError::DigestMismatch { .. }),
+        "{err:?}"
+    );
 }

@@ -483,10 +483,10 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     lock_servers(engine, &mut tx, &[name]).await?;
     check_remote_urls(engine, &mut tx, manifest).await?;
     let history = history(engine, &mut tx, name).await?;
-    let key = precedence_key(manifest.version().as_str());
+    let new_key = precedence_key(manifest.version().as_str());
     if let Some(entry) = history
         .iter()
-        .find(|entry| entry.stored.precedence_key == key)
+        .find(|entry| entry.stored.precedence_key == new_key)
     {
         return Err(duplicate_of(engine, &mut tx, manifest, &entry.stored).await?);
     }
@@ -501,7 +501,7 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     }];
     let stored = BTreeMap::from([(
         name.to_owned(),
-        history.into_iter().map(|entry| entry.stored).collect(),
+        history.iter().map(|entry| entry.stored.clone()).collect(),
     )]);
     let mut written = write_locked(engine, &mut tx, &incoming, &stored).await?;
     if let Some(duplicate) = written.duplicates.first() {
@@ -515,18 +515,12 @@ pub(crate) async fn publish_gated<E: Engine, X>(
         let sql = sql.arg(report).arg(name).arg(version);
         engine.execute(Some(&mut tx), sql).await?;
     }
-    // The key is of the manifest as the gate will read it back (the stored text, parsed again).
-    if let Some(key) = Manifest::from_stored(manifest.raw())
-        .ok()
-        .and_then(|stored| contract_key(stored.server()))
-    {
-        let sql = Sql::new(
-            "insert into version_contracts (version_id, contract_key) \
-             select id, $1 from server_versions where server_name = $2 and version = $3",
-        );
-        let sql = sql.arg(key).arg(name).arg(version);
-        engine.execute(Some(&mut tx), sql).await?;
-    }
+    // The new version's contract key, and those of stored versions that had none (kept before keys
+    // were, or imported) whose manifests the gate has just read: a later publish then reads one
+    // manifest per contract for them too, so an imported history costs its full read once.
+    let mut contracts = keyless_contracts(&history, &published);
+    contracts.extend(stored_contract(manifest.raw()).map(|key| (new_key, key)));
+    insert_contracts(engine, &mut tx, name, contracts).await?;
     if let Some(review) = extras.review {
         let sql = Sql::new(
             "update server_versions set review = $1, review_summary = $2 \
@@ -561,6 +555,63 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     record.provenance = extras.provenance.map(|p| p.summary.clone());
     record.review = extras.review.map(|r| r.summary.clone());
     Ok(Ok(record))
+}
+
+/// The contract key of a manifest as the gate reads it back: the stored text, parsed again.
+fn stored_contract(raw: &str) -> Option<String> {
+    Manifest::from_stored(raw)
+        .ok()
+        .and_then(|stored| contract_key(stored.server()))
+}
+
+/// `(precedence key, contract key)` of the versions in `history` without a key whose manifest
+/// `published` (the gate's view of the same history) holds.
+fn keyless_contracts(history: &[History], published: &[PublishedVersion]) -> Vec<(String, String)> {
+    history
+        .iter()
+        .zip(published)
+        .filter(|(entry, _)| entry.contract_key.is_none())
+        .filter_map(|(entry, read)| {
+            let key = stored_contract(read.manifest.as_deref()?)?;
+            Some((entry.stored.precedence_key.clone(), key))
+        })
+        .collect()
+}
+
+/// Keeps the contract keys of the named server's versions, by precedence key.
+async fn insert_contracts<E: Engine>(
+    engine: &E,
+    tx: &mut E::Tx,
+    server_name: &str,
+    contracts: Vec<(String, String)>,
+) -> Result<(), StoreError> {
+    if contracts.is_empty() {
+        return Ok(());
+    }
+    let names = vec![server_name; contracts.len()];
+    let mut sql = Sql::new(
+        "insert into version_contracts (version_id, contract_key) select v.id, r.contract_key from ",
+    );
+    E::push_rows(
+        &mut sql,
+        vec![
+            ("server_name", Values::texts(names)),
+            (
+                "precedence_key",
+                Values::texts(contracts.iter().map(|(precedence, _)| precedence.as_str())),
+            ),
+            (
+                "contract_key",
+                Values::texts(contracts.iter().map(|(_, key)| key.as_str())),
+            ),
+        ],
+    );
+    sql.push(
+        " r join server_versions v on v.server_name = r.server_name \
+         and v.precedence_key = r.precedence_key where true on conflict do nothing",
+    );
+    engine.execute(Some(tx), sql).await?;
+    Ok(())
 }
 
 /// The record a write just inserted, built without reading it back.

@@ -310,3 +310,37 @@ pub(crate) async fn republishing_the_same_manifest_reports_the_stored_version(db
     }
     assert_eq!(store.list_versions(name, true).await.unwrap().len(), 1);
 }
+
+/// How many stored manifests the gate gets when `version` of `name` is published.
+async fn manifests_the_gate_reads(store: &Store, name: &str, version: &str) -> usize {
+    let mut read = 0;
+    store
+        .publish_gated(
+            &manifest(name, version),
+            PublishExtras::default(),
+            |history| {
+                read = history.iter().filter(|v| v.manifest.is_some()).count();
+                Ok::<_, ()>(None)
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    read
+}
+
+/// Imported versions carry no contract key, so the first publish after them reads each one; it keeps
+/// their keys, and the next publish reads one manifest for the whole (unchanged) line.
+pub(crate) async fn imported_histories_get_contract_keys_at_the_next_publish(db: TestDb) {
+    let store = db.store().await;
+    let name = "io.github.alice/long-line";
+    let imported: Vec<Manifest> = (0..30)
+        .map(|n| manifest(name, &format!("1.0.{n}")))
+        .collect();
+    assert_eq!(store.import(&imported).await.unwrap().inserted, 30);
+
+    assert_eq!(manifests_the_gate_reads(&store, name, "1.0.30").await, 30);
+    assert_eq!(manifests_the_gate_reads(&store, name, "1.0.31").await, 1);
+    // A published version already has its key: the line stays at one read.
+    assert_eq!(manifests_the_gate_reads(&store, name, "1.0.32").await, 1);
+}
