@@ -2,9 +2,9 @@
 //!
 //! Writers lock the `servers` row of every server they touch (`select … for update`, in name order so two
 //! writers never wait on each other in a cycle): writes to one server run one after another, and writes to
-//! different servers run in parallel. Search runs over `search_documents` (one per distinct searchable
-//! text of a server, shared by its versions) with `pg_trgm` indexes for substrings and a `tsvector` built
-//! from the words Rust extracted, so hits and tiers are the same as on SQLite. Every write to registry
+//! different servers run in parallel. Search runs on the in-memory index (`crate::search_index`), fed
+//! from `search_documents` (one per distinct searchable text of a server, shared by its versions) and the
+//! manifests, the same on both engines. Every write to registry
 //! data notifies the other replicas at commit and advances the change counter before it is acknowledged.
 //!
 //! The flows themselves are engine-neutral (see `engine.rs`); this file holds what only PostgreSQL has.
@@ -290,9 +290,7 @@ impl Engine for PgStore {
     ) -> Result<(), StoreError> {
         let all = || versions.iter().copied();
         let mut sql = Sql::new(
-            "insert into search_documents (digest, server_name, search_name, search_text, \
-             search_vector) select r.digest, r.server_name, r.search_name, r.search_text, \
-             array_to_tsvector(string_to_array(r.words, ' ')) from ",
+            "insert into search_documents (digest, server_name) select r.digest, r.server_name from ",
         );
         Self::push_rows(
             &mut sql,
@@ -302,9 +300,6 @@ impl Engine for PgStore {
                     "server_name",
                     text_column(all(), |v| v.manifest.name().as_str()),
                 ),
-                ("search_name", text_column(all(), |v| &v.fields.name)),
-                ("search_text", text_column(all(), |v| &v.fields.text)),
-                ("words", text_column(all(), |v| &v.fields.words)),
             ],
         );
         sql.push(" r on conflict (digest) do nothing");

@@ -129,11 +129,6 @@ impl SearchFields {
             transports: json_array(transports),
         }
     }
-
-    /// Name and text in one string, for SQLite's trigram index (hits are re-checked per column).
-    pub(crate) fn haystack(&self) -> String {
-        format!("{}\n{}", self.name, self.text)
-    }
 }
 
 /// A search term prepared for both engines.

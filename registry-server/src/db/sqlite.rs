@@ -5,9 +5,9 @@
 //! queue, in arrival order, for the one writer slot (`SqliteStore::writer`): SQLite's busy handler
 //! polls the lock with growing sleeps, which under concurrent publishers made the tail wait for
 //! sleeps, not for work; `busy_timeout` remains for other processes on the file (the CLI). Timestamps are INTEGER microseconds since the epoch, so
-//! ordering and `updated_since` comparisons are exact. Search runs over `search_documents` (one per
-//! distinct searchable text of a server, shared by its versions) with two FTS5 tables: trigrams narrow
-//! substring searches, and a word table answers full-text matches.
+//! ordering and `updated_since` comparisons are exact. Search runs on the in-memory index
+//! (`crate::search_index`), fed from `search_documents` (one per distinct searchable text of a server,
+//! shared by its versions) and the manifests.
 //!
 //! The flows themselves are engine-neutral (see `engine.rs`); this file holds what only SQLite has.
 
@@ -256,7 +256,8 @@ impl Engine for SqliteStore {
             .push(")");
     }
 
-    /// Ids are assigned here (the write lock is held) so the full-text rows can share them.
+    /// Ids are assigned here (the write lock is held): ascending in commit order, as the search index
+    /// reads new documents above its watermark.
     async fn insert_documents(
         &self,
         tx: &mut Self::Tx,
@@ -272,40 +273,20 @@ impl Engine for SqliteStore {
             .unwrap_or(1);
         let ids = Values::Int((first..).take(versions.len()).collect());
         let all = || versions.iter().copied();
-        let haystacks = versions
-            .iter()
-            .map(|version| version.fields.haystack().into());
-        let tables: [(&str, Columns<'_>); 3] = [
-            (
-                "search_documents (id, digest, server_name, search_name, search_text)",
-                vec![
-                    ("id", ids.clone()),
-                    ("digest", text_column(all(), |v| &v.fields.digest)),
-                    (
-                        "server_name",
-                        text_column(all(), |v| v.manifest.name().as_str()),
-                    ),
-                    ("search_name", text_column(all(), |v| &v.fields.name)),
-                    ("search_text", text_column(all(), |v| &v.fields.text)),
-                ],
-            ),
-            (
-                "search_documents_words (rowid, words)",
-                vec![
-                    ("id", ids.clone()),
-                    ("words", text_column(all(), |v| &v.fields.words)),
-                ],
-            ),
-            (
-                "search_documents_trigrams (rowid, haystack)",
-                vec![("id", ids), ("haystack", Values::Text(haystacks.collect()))],
-            ),
-        ];
-        for (table, columns) in tables {
-            let mut sql = Sql::new(&format!("insert into {table} select * from "));
-            Self::push_rows(&mut sql, columns);
-            self.execute(Some(&mut *tx), sql).await?;
-        }
+        let mut sql =
+            Sql::new("insert into search_documents (id, digest, server_name) select * from ");
+        Self::push_rows(
+            &mut sql,
+            vec![
+                ("id", ids),
+                ("digest", text_column(all(), |v| &v.fields.digest)),
+                (
+                    "server_name",
+                    text_column(all(), |v| v.manifest.name().as_str()),
+                ),
+            ],
+        );
+        self.execute(Some(&mut *tx), sql).await?;
         Ok(())
     }
 
