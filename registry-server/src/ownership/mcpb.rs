@@ -217,10 +217,7 @@ async fn mcpb_sha256(
             .inspect(|response| {
                 crate::telemetry::record_response(&span, Some(response.status().as_u16()));
             })
-            .map_err(|err| {
-                crate::telemetry::record_response(&span, None);
-                err
-            })
+            .inspect_err(|_| crate::telemetry::record_response(&span, None))
             .map_err(|err| match private_address(&err) {
                 Some(reason) => refused(reason),
                 None if err.is_timeout() => {
