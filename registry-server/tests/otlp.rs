@@ -252,6 +252,21 @@ impl Drop for Running {
     }
 }
 
+/// The span id that the one request recorded in `traceparents` names as its parent: a span of the
+/// caller's trace other than the caller's own.
+fn outgoing_span(traceparents: &Mutex<Vec<Option<String>>>, what: &str) -> String {
+    let traceparents = traceparents.lock().unwrap().clone();
+    assert_eq!(traceparents.len(), 1, "{what}: {traceparents:?}");
+    let outgoing = traceparents[0]
+        .clone()
+        .unwrap_or_else(|| panic!("no traceparent on the {what}"));
+    let parts: Vec<&str> = outgoing.split('-').collect();
+    assert_eq!(parts.len(), 4, "{outgoing}");
+    assert_eq!(parts[1], TRACE_ID, "{outgoing}");
+    assert_ne!(parts[2], PARENT_ID, "{outgoing}");
+    parts[2].to_owned()
+}
+
 #[test]
 fn request_database_and_outgoing_spans_reach_the_collector() {
     let receiver = Receiver::start();
@@ -261,27 +276,10 @@ fn request_database_and_outgoing_spans_reach_the_collector() {
     let (status, body) = running.publish(&token);
     assert_eq!(status, 200, "{body}");
 
-    // The ownership check's request carried the trace on, with its own span as parent.
-    let traceparents = receiver.received.npm_traceparents.lock().unwrap().clone();
-    assert_eq!(traceparents.len(), 1, "{traceparents:?}");
-    let outgoing = traceparents[0]
-        .clone()
-        .expect("no traceparent on the npm request");
-    let parts: Vec<&str> = outgoing.split('-').collect();
-    assert_eq!(parts.len(), 4, "{outgoing}");
-    assert_eq!(parts[1], TRACE_ID, "{outgoing}");
-    assert_ne!(parts[2], PARENT_ID, "{outgoing}");
-    let client_span_id = parts[2].to_owned();
-    // So did the MCPB download, with a span of its own.
-    let downloads = receiver.received.mcpb_traceparents.lock().unwrap().clone();
-    assert_eq!(downloads.len(), 1, "{downloads:?}");
-    let download = downloads[0]
-        .clone()
-        .expect("no traceparent on the MCPB download");
-    let download_parts: Vec<&str> = download.split('-').collect();
-    assert_eq!(download_parts[1], TRACE_ID, "{download}");
-    assert_ne!(download_parts[2], client_span_id, "{download}");
-    let download_span_id = download_parts[2].to_owned();
+    // The ownership check's requests carried the trace on, each with its own client span as parent.
+    let client_span_id = outgoing_span(&receiver.received.npm_traceparents, "npm request");
+    let download_span_id = outgoing_span(&receiver.received.mcpb_traceparents, "MCPB download");
+    assert_ne!(client_span_id, download_span_id);
 
     assert!(
         receiver.received.exports.lock().unwrap().is_empty(),
