@@ -126,13 +126,14 @@ pub(crate) async fn list<E: Engine>(
     let mut picks: Vec<Pick> = Vec::with_capacity(limit_rows);
     let first_tier = after.map_or(0, |(tier, ..)| tier);
     'tiers: for tier in first_tier..=LAST_TIER {
-        let servers = hits.servers(tier);
-        let mut at = 0;
+        let mut servers = hits.servers(tier);
         let mut batch = limit_rows + 4;
-        while at < servers.len() {
-            let end = (at + batch).min(servers.len());
-            let documents = index.documents_of(&servers[at..end], &term.folded, words);
-            at = end;
+        loop {
+            let chunk: Vec<u32> = servers.by_ref().take(batch).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let documents = index.documents_of(&chunk, &term.folded, words);
             // Filters may drop servers: ask for more at a time until the page fills.
             batch = (batch * 2).min(MAX_BATCH);
             let mut rows = versions_of::<E>(engine, &documents, filters).await?;

@@ -66,7 +66,8 @@ struct Inner {
     boilerplate: Vec<u16>,
     server_ids: HashMap<Arc<str>, u32>,
     /// Server ids in name order (bytewise, as both engines order names), and each server's position.
-    order: Vec<u32>,
+    /// Shared with the [`Hits`] of searches in flight, which map their positions through it.
+    order: Arc<Vec<u32>>,
     position: Vec<u32>,
     name_grams: Grams,
     docs: Vec<Doc>,
@@ -319,21 +320,23 @@ impl Inner {
         let servers = &self.servers;
         let name = |id: u32| &*servers[id as usize].name;
         let ids: Vec<u32> = added.filter_map(|id| u32::try_from(id).ok()).collect();
+        // Copied only while a search still maps positions through the old order.
+        let order = Arc::make_mut(&mut self.order);
         // A few (a publish) are inserted in place; many (startup, an import) are sorted once.
         let first = if ids.len() <= 64 {
-            let mut first = self.order.len();
+            let mut first = order.len();
             for id in ids {
-                let at = self.order.partition_point(|&other| name(other) < name(id));
-                self.order.insert(at, id);
+                let at = order.partition_point(|&other| name(other) < name(id));
+                order.insert(at, id);
                 first = first.min(at);
             }
             first
         } else {
-            self.order.extend(ids);
-            self.order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
+            order.extend(ids);
+            order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
             0
         };
-        for (position, &server) in self.order.iter().enumerate().skip(first) {
+        for (position, &server) in order.iter().enumerate().skip(first) {
             self.position[server as usize] = u32::try_from(position).unwrap_or(u32::MAX);
         }
     }

@@ -15,15 +15,32 @@ const WORDS_TIER: u8 = 4;
 /// The servers a term matches: per tier, in name order, the servers with a matching document of
 /// exactly that tier (a server's listed tier is the best among its listed versions' documents, which
 /// the database's filters decide).
-#[derive(Debug, Default)]
+///
+/// Kept as bit sets over name-order positions and read lazily: a common term matches most servers,
+/// of which a page consumes a few dozen, and collecting them all cost more than the matching.
+#[derive(Debug)]
 pub(crate) struct Hits {
-    tiers: [Vec<u32>; TIERS],
+    tiers: [TierHits; TIERS],
+    /// The index's name order when the hits were taken (positions map through it).
+    order: Arc<Vec<u32>>,
+}
+
+/// One tier's matching positions, and the positions `[start, high)` a page may use.
+#[derive(Debug)]
+struct TierHits {
+    positions: Bits,
+    start: usize,
+    high: usize,
 }
 
 impl Hits {
     /// Server ids with a document of `tier`, in name order.
-    pub(crate) fn servers(&self, tier: u8) -> &[u32] {
-        self.tiers.get(usize::from(tier)).map_or(&[], Vec::as_slice)
+    pub(crate) fn servers(&self, tier: u8) -> impl Iterator<Item = u32> + '_ {
+        self.tiers
+            .get(usize::from(tier))
+            .into_iter()
+            .flat_map(|hits| hits.positions.ones_in(hits.start, hits.high))
+            .filter_map(|at| self.order.get(at).copied())
     }
 }
 
@@ -108,6 +125,7 @@ fn has_words(doc: &Doc, words: &[u32]) -> bool {
 }
 
 /// A fixed-size bit set.
+#[derive(Debug)]
 struct Bits(Vec<u64>);
 
 impl Bits {
@@ -125,6 +143,27 @@ impl Bits {
         self.0
             .get(at / 64)
             .is_some_and(|word| word & (1 << (at % 64)) != 0)
+    }
+
+    /// Set positions in `[start, end)`, ascending.
+    fn ones_in(&self, start: usize, end: usize) -> impl Iterator<Item = usize> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .skip(start / 64)
+            .flat_map(|(index, &word)| {
+                let mut word = word;
+                std::iter::from_fn(move || {
+                    if word == 0 {
+                        return None;
+                    }
+                    let bit = word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    Some(index * 64 + bit)
+                })
+            })
+            .skip_while(move |&at| at < start)
+            .take_while(move |&at| at < end)
     }
 
     /// Set positions, ascending.
@@ -236,19 +275,20 @@ pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: S
     };
     let mut tier = 0;
     Hits {
-        tiers: tiers.map(|bits| {
+        tiers: tiers.map(|positions| {
             let start = match scope.from {
                 Some((from, _)) if tier < from => usize::MAX,
                 Some((from, name)) if tier == from => first(name).max(low),
                 _ => low,
             };
             tier += 1;
-            bits.ones()
-                .skip_while(|&at| at < start)
-                .take_while(|&at| at < high)
-                .filter_map(|at| inner.order.get(at).copied())
-                .collect()
+            TierHits {
+                positions,
+                start,
+                high,
+            }
         }),
+        order: Arc::clone(&inner.order),
     }
 }
 
