@@ -168,17 +168,7 @@ impl Bits {
 
     /// Set positions, ascending.
     fn ones(&self) -> impl Iterator<Item = usize> + '_ {
-        self.0.iter().enumerate().flat_map(|(index, &word)| {
-            let mut word = word;
-            std::iter::from_fn(move || {
-                if word == 0 {
-                    return None;
-                }
-                let bit = word.trailing_zeros() as usize;
-                word &= word - 1;
-                Some(index * 64 + bit)
-            })
-        })
+        self.ones_in(0, usize::MAX)
     }
 }
 
