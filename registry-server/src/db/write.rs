@@ -499,9 +499,14 @@ pub(crate) async fn publish_gated<E: Engine, X>(
         manifest,
         source: None,
     }];
+    // The new version's contract key, and those of stored versions that had none (kept before keys
+    // were, or imported) whose manifests the gate has just read: a later publish then reads one
+    // manifest per contract for them too, so an imported history costs its full read once.
+    let mut contracts = keyless_contracts(&history, &published);
+    contracts.extend(stored_contract(manifest.raw()).map(|key| (new_key, key)));
     let stored = BTreeMap::from([(
         name.to_owned(),
-        history.iter().map(|entry| entry.stored.clone()).collect(),
+        history.into_iter().map(|entry| entry.stored).collect(),
     )]);
     let mut written = write_locked(engine, &mut tx, &incoming, &stored).await?;
     if let Some(duplicate) = written.duplicates.first() {
@@ -515,11 +520,6 @@ pub(crate) async fn publish_gated<E: Engine, X>(
         let sql = sql.arg(report).arg(name).arg(version);
         engine.execute(Some(&mut tx), sql).await?;
     }
-    // The new version's contract key, and those of stored versions that had none (kept before keys
-    // were, or imported) whose manifests the gate has just read: a later publish then reads one
-    // manifest per contract for them too, so an imported history costs its full read once.
-    let mut contracts = keyless_contracts(&history, &published);
-    contracts.extend(stored_contract(manifest.raw()).map(|key| (new_key, key)));
     insert_contracts(engine, &mut tx, name, contracts).await?;
     if let Some(review) = extras.review {
         let sql = Sql::new(
