@@ -40,12 +40,15 @@ pub fn check(url: &str) -> anyhow::Result<()> {
         .with_context(|| format!("connecting to {socket}"))?;
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
-    write!(
-        stream,
+    // One write: `write!` would send each piece apart, and a server that answers after the first one
+    // and closes resets the connection under the rest, losing its answer.
+    let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: registry-server-healthcheck\r\n\
          Connection: close\r\n\r\n"
-    )
-    .context("sending the request")?;
+    );
+    stream
+        .write_all(request.as_bytes())
+        .context("sending the request")?;
     // The status line is all that is needed; the first chunk holds it.
     let mut head = [0u8; 256];
     let read = stream.read(&mut head).context("reading the response")?;
@@ -72,8 +75,15 @@ mod tests {
         let address = listener.local_addr().expect("address");
         std::thread::spawn(move || {
             if let Ok((mut stream, _)) = listener.accept() {
-                let mut request = [0u8; 512];
-                let _ = stream.read(&mut request);
+                // The whole request head, so closing after the answer resets nothing unread.
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 512];
+                while !request.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => request.extend_from_slice(&chunk[..read]),
+                    }
+                }
                 let _ = stream.write_all(response.as_bytes());
             }
         });
