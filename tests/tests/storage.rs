@@ -43,6 +43,7 @@ registry_tests::on_both_engines!(
     search_matches_substrings_and_words,
     search_pagination_walks_every_hit_once,
     search_lists_a_servers_latest_before_its_other_versions,
+    search_sees_documents_another_store_added,
     status_changes_report_what_changed,
     tokens_round_trip,
     import_skips_duplicates_and_sets_latest,

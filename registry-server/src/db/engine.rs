@@ -90,6 +90,14 @@ pub(crate) trait Engine: Send + Sync {
         versions: &[&NewVersion<'_>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// How many transactions that added search documents this process has committed, when this
+    /// process is the only writer that needs watching (SQLite: one serving process per file; other
+    /// processes on the file are seen within `ranked::FOREIGN_WRITES_SEEN`). `None` (PostgreSQL):
+    /// replicas write too, so the index asks the database before every search.
+    fn documents_committed(&self) -> Option<u64> {
+        None
+    }
+
     /// Whether `err` is the unique index on `(server_name, precedence_key)` refusing a row.
     fn is_duplicate_version(err: &StoreError) -> bool;
 

@@ -4,7 +4,7 @@
 //! `(tier, server_name, latest_rank, version)` order, the keyset of the ranked cursors.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use registry_schema::Manifest;
 
@@ -14,7 +14,7 @@ use super::rows::{RECORD_COLUMNS, RECORD_WIDTH, record};
 use super::search::{Filters, SearchFields, SearchTerm};
 use super::sql::{Sql, Values};
 use super::{Cursor, Page, StoreError};
-use crate::search_index::{NewDocument, Scope, SearchIndex, ServerDocs};
+use crate::search_index::{NewDocument, SIXTEENTHS, Scope, SearchIndex, ServerDocs};
 
 /// Documents derived per step when loading the index (bounds the manifests held at once).
 const LOAD_CHUNK: usize = 2_000;
@@ -22,12 +22,23 @@ const LOAD_CHUNK: usize = 2_000;
 const MAX_BATCH: usize = 1_000;
 /// The worst tier (`SearchTier::FullText`).
 const LAST_TIER: u8 = 4;
+/// On SQLite, how soon a search sees documents another process added to the file (`import` into a
+/// served data directory): with no commit of its own since, a replica asks the file at most this
+/// rarely. The serving process's own writes are seen by the next search.
+const FOREIGN_WRITES_SEEN: Duration = Duration::from_secs(1);
 
 /// Brings the index up to date with every document committed before this call: those above its
 /// watermark that it does not hold. One index-only query when nothing changed; a search that waited
 /// for a refresh that began after it arrived uses that one.
 pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Result<(), StoreError> {
     let arrived = Instant::now();
+    // Read first: a commit counted after this is found by this refresh's query or by the next search.
+    let committed = engine.documents_committed();
+    if committed
+        .is_some_and(|committed| index.current_as_of(committed, arrived, FOREIGN_WRITES_SEEN))
+    {
+        return Ok(());
+    }
     let _guard = index.refresh_guard().await;
     if index.fresh_since(arrived) {
         return Ok(());
@@ -41,7 +52,7 @@ pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Resul
         None => 0,
     };
     if index.settled(max) {
-        index.refreshed(&[], started);
+        index.refreshed(&[], started, committed);
         return Ok(());
     }
     let sql = Sql::new("select id from search_documents where id > $1 order by id")
@@ -73,7 +84,7 @@ pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Resul
             .map_err(|err| StoreError::Corrupt(format!("deriving search documents: {err}")))??;
         index.add(docs);
     }
-    index.refreshed(&ids, started);
+    index.refreshed(&ids, started, committed);
     Ok(())
 }
 
@@ -125,18 +136,30 @@ pub(crate) async fn list<E: Engine>(
     let limit_rows = limit as usize;
     let mut picks: Vec<Pick> = Vec::with_capacity(limit_rows);
     let first_tier = after.map_or(0, |(tier, ..)| tier);
+    // A version filter lists at most one version per server; otherwise servers list as many as the
+    // recent searches saw, so a batch reads about the versions the page needs, not five times more.
+    let per_server = if filters.version.is_some() {
+        SIXTEENTHS
+    } else {
+        index.listed_per_server()
+    };
     'tiers: for tier in first_tier..=LAST_TIER {
         let mut servers = hits.servers(tier);
-        let mut batch = limit_rows + 4;
+        let mut growth = 1;
         loop {
-            let chunk: Vec<u32> = servers.by_ref().take(batch).collect();
+            let wanted = limit_rows - picks.len();
+            // Filters and better-tiered servers may drop some: ask for more each time until it fills.
+            let batch = ((wanted * SIXTEENTHS).div_ceil(per_server.max(1)) + 2) * growth;
+            growth = (growth * 2).min(MAX_BATCH);
+            let chunk: Vec<u32> = servers.by_ref().take(batch.min(MAX_BATCH)).collect();
             if chunk.is_empty() {
                 break;
             }
             let documents = index.documents_of(&chunk, &term.folded, words);
-            // Filters may drop servers: ask for more at a time until the page fills.
-            batch = (batch * 2).min(MAX_BATCH);
             let mut rows = versions_of::<E>(engine, &documents, filters).await?;
+            if filters.version.is_none() {
+                index.observe_listed(chunk.len(), rows.values().map(Vec::len).sum());
+            }
             for ServerDocs { name, docs } in &documents {
                 let Some(rows) = rows.remove(&**name) else {
                     continue;

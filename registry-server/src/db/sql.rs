@@ -343,9 +343,8 @@ impl Row {
                 if raw.is_null() {
                     return Ok(Cell::Null);
                 }
-                let type_name = raw.type_info().name().to_owned();
-                drop(raw);
-                Ok(match type_name.as_str() {
+                let type_info = raw.type_info();
+                Ok(match type_info.name() {
                     "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Cell::Text(row.try_get(index)?),
                     "INT8" | "INTEGER" => Cell::Int(row.try_get(index)?),
                     "INT4" => Cell::Int(i64::from(row.try_get::<i32, _>(index)?)),

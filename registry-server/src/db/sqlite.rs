@@ -14,6 +14,7 @@
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -55,12 +56,17 @@ pub(crate) struct SqliteStore {
     /// The one writer slot: held by a write transaction until it ends, and by each statement that
     /// writes outside one, so in-process writers take SQLite's lock in turn.
     writer: Arc<Semaphore>,
+    /// How many of this process's transactions that added search documents have committed (see
+    /// `Engine::documents_committed`).
+    documents_committed: Arc<AtomicU64>,
 }
 
 /// A write transaction, holding the writer slot.
 pub(crate) struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
     _writer: OwnedSemaphorePermit,
+    /// Whether it added search documents.
+    added_documents: bool,
 }
 
 impl SqliteStore {
@@ -130,6 +136,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer: Arc::new(Semaphore::new(1)),
+            documents_committed: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -190,6 +197,7 @@ impl Engine for SqliteStore {
         Ok(SqliteTx {
             tx,
             _writer: writer,
+            added_documents: false,
         })
     }
 
@@ -202,7 +210,13 @@ impl Engine for SqliteStore {
     }
 
     async fn commit(&self, tx: Self::Tx) -> Result<(), StoreError> {
-        Ok(tx.tx.commit().await?)
+        let added_documents = tx.added_documents;
+        tx.tx.commit().await?;
+        if added_documents {
+            // After the commit: a search that reads the new count finds the documents in the file.
+            self.documents_committed.fetch_add(1, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// One process serves the file: its own writes invalidate its caches directly.
@@ -287,7 +301,12 @@ impl Engine for SqliteStore {
             ],
         );
         self.execute(Some(&mut *tx), sql).await?;
+        tx.added_documents = true;
         Ok(())
+    }
+
+    fn documents_committed(&self) -> Option<u64> {
+        Some(self.documents_committed.load(Ordering::Acquire))
     }
 
     fn is_duplicate_version(err: &StoreError) -> bool {

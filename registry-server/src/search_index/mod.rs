@@ -14,6 +14,7 @@ mod grams;
 mod tiers;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,8 @@ pub(crate) use tiers::{Hits, Scope, ServerDocs};
 /// insert (PostgreSQL hands out identity values before commit, so a slower transaction can commit a
 /// lower id after a higher one was read).
 const PENDING_FOR: Duration = Duration::from_mins(2);
+/// The unit of [`SearchIndex::listed_per_server`]: one version.
+pub(crate) const SIXTEENTHS: usize = 16;
 /// Most missing ids remembered (a rolled-back bulk insert can skip many).
 const MAX_PENDING: usize = 10_000;
 
@@ -83,6 +86,9 @@ struct Inner {
     pending: Vec<(i64, Instant)>,
     /// When the last completed refresh started: a search that arrived before it needs no other.
     refreshed_at: Option<Instant>,
+    /// The engine's count of committed document-adding transactions read before that refresh
+    /// (`Engine::documents_committed`), where it keeps one.
+    documents_committed: Option<u64>,
 }
 
 /// The index; shared by every clone of a store.
@@ -90,6 +96,9 @@ struct Inner {
 pub struct SearchIndex {
     inner: RwLock<Inner>,
     refresh: tokio::sync::Mutex<()>,
+    /// Versions listed per candidate server by recent searches without a version filter, in
+    /// sixteenths (0 before the first): `db/ranked.rs` sizes its batches of candidates by it.
+    listed_per_server: AtomicU32,
 }
 
 /// Where reverse-DNS boilerplate ends in a folded name: `io.github.` or `com.` before the owner
@@ -171,10 +180,29 @@ impl SearchIndex {
         inner.place_servers(servers_before);
     }
 
+    /// Whether the index holds every document of the `committed` document-adding commits counted
+    /// by the engine (those of this process), and a refresh started less than `foreign` before
+    /// `arrived` (other processes' commits are not counted).
+    pub(crate) fn current_as_of(
+        &self,
+        committed: u64,
+        arrived: Instant,
+        foreign: Duration,
+    ) -> bool {
+        let inner = read(&self.inner);
+        inner.documents_committed == Some(committed)
+            && inner
+                .refreshed_at
+                .is_some_and(|at| arrived.saturating_duration_since(at) < foreign)
+    }
+
     /// Records a refresh that started at `started` and saw `ids` above the watermark it was given
-    /// (their documents already added).
-    pub(crate) fn refreshed(&self, ids: &[i64], started: Instant) {
+    /// (their documents already added), after the engine had counted `committed` document-adding
+    /// commits.
+    pub(crate) fn refreshed(&self, ids: &[i64], started: Instant, committed: Option<u64>) {
         let mut inner = self.inner.write().unwrap_or_else(PoisonError::into_inner);
+        // Refreshes may finish out of order of their counts; a higher one already covered more.
+        inner.documents_committed = inner.documents_committed.max(committed);
         let seen: HashSet<i64> = ids.iter().copied().collect();
         let previous_max = inner.max_id;
         let new_max = ids
@@ -208,6 +236,36 @@ impl SearchIndex {
     ) -> Vec<ServerDocs> {
         let inner = read(&self.inner);
         tiers::documents_of(&inner, servers, term, words)
+    }
+
+    /// Versions a candidate server lists, on average over recent searches, in sixteenths (one
+    /// version before any search).
+    pub(crate) fn listed_per_server(&self) -> usize {
+        match self.listed_per_server.load(Ordering::Relaxed) {
+            0 => SIXTEENTHS,
+            sixteenths => sixteenths as usize,
+        }
+    }
+
+    /// Records that `servers` candidates listed `rows` versions (a moving average of the last few
+    /// searches: the mix of servers changes slowly).
+    pub(crate) fn observe_listed(&self, servers: usize, rows: usize) {
+        if servers == 0 {
+            return;
+        }
+        // At least one sixteenth, so 0 keeps meaning "not seen yet".
+        let sample = u64::try_from(rows.saturating_mul(SIXTEENTHS) / servers)
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let _ = self
+            .listed_per_server
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                let next = match old {
+                    0 => sample,
+                    old => (u64::from(old) * 7 + sample) / 8,
+                };
+                Some(u32::try_from(next).unwrap_or(u32::MAX))
+            });
     }
 
     /// Approximate heap bytes held, and how many documents.

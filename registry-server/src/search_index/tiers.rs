@@ -6,11 +6,16 @@
 
 use std::sync::Arc;
 
+use memchr::memmem;
+
 use super::{Doc, Inner};
 
 const TIERS: usize = 5;
 const TEXT_TIER: u8 = 3;
 const WORDS_TIER: u8 = 4;
+/// Above one candidate in this many servers, the names are searched in one pass (see
+/// `NameMatcher::scan`) instead of one by one.
+const SCAN_FRACTION: usize = 8;
 
 /// The servers a term matches: per tier, in name order, the servers with a matching document of
 /// exactly that tier (a server's listed tier is the best among its listed versions' documents, which
@@ -69,40 +74,158 @@ enum NameMatch {
     No,
 }
 
-/// One pass over the name's bytes (names are short; this runs for every candidate server, so no
-/// per-call searcher setup): where the term occurs decides the tier.
-fn name_match((name, boilerplate): (&[u8], usize), term: &str) -> NameMatch {
-    let needle = term.as_bytes();
-    let local_at = name
-        .iter()
-        .position(|&b| b == b'/')
-        .map_or(0, |slash| slash + 1);
-    if name == needle || name.get(local_at..) == Some(needle) {
-        return NameMatch::Tier(0);
-    }
-    let Some(&first) = needle.first() else {
-        // The empty term is a prefix of every local name.
-        return NameMatch::Tier(1);
-    };
-    let (mut found, mut beyond) = (false, false);
-    for at in 0..(name.len() + 1).saturating_sub(needle.len()) {
-        if name[at] != first || &name[at..at + needle.len()] != needle {
-            continue;
-        }
-        found = true;
+/// The occurrences of the term in one name, as far as they decide its [`NameMatch`]: the best class
+/// of any occurrence so far (0 the whole name or local part, 1 a prefix of either, 2 past the
+/// boilerplate, 3 inside it).
+#[derive(Debug, Default, Clone, Copy)]
+struct Occurrences(Option<u8>);
+
+impl Occurrences {
+    /// Adds an occurrence at `at` of a term `len` bytes long in a name `name_len` bytes long whose
+    /// local part starts at `local_at`.
+    fn add(&mut self, at: usize, len: usize, name_len: usize, boilerplate: usize, local_at: usize) {
         // The local part always lies beyond the boilerplate, which is part of the namespace.
-        let past = at + needle.len() > boilerplate;
-        if (at == 0 && past) || at == local_at {
-            return NameMatch::Tier(1);
-        }
-        beyond |= past;
+        let past = at + len > boilerplate;
+        let class = if (at == 0 || at == local_at) && at + len == name_len {
+            0
+        } else if (at == 0 && past) || at == local_at {
+            1
+        } else if past {
+            2
+        } else {
+            3
+        };
+        self.0 = Some(self.0.map_or(class, |best| best.min(class)));
     }
-    if beyond {
-        NameMatch::Tier(2)
-    } else if found {
-        NameMatch::Boilerplate
-    } else {
-        NameMatch::No
+
+    /// Whether nothing further can improve the match.
+    fn decided(self) -> bool {
+        self.0 == Some(0)
+    }
+
+    fn result(self) -> NameMatch {
+        match self.0 {
+            Some(class @ 0..=2) => NameMatch::Tier(class),
+            Some(_) => NameMatch::Boilerplate,
+            None => NameMatch::No,
+        }
+    }
+}
+
+/// Where the local part of a folded name starts (after the namespace's `/`).
+fn local_start(name: &[u8]) -> usize {
+    memchr::memchr(b'/', name).map_or(0, |slash| slash + 1)
+}
+
+/// The term's searcher, built once per query (names are short and many, so per-name set-up would
+/// cost more than the search).
+struct NameMatcher<'t> {
+    needle: &'t [u8],
+    finder: memmem::Finder<'t>,
+}
+
+impl<'t> NameMatcher<'t> {
+    fn new(term: &'t str) -> Self {
+        Self {
+            needle: term.as_bytes(),
+            finder: memmem::Finder::new(term.as_bytes()),
+        }
+    }
+
+    /// Where the term occurs in `haystack` from `from` on, overlapping occurrences included.
+    fn next(&self, haystack: &[u8], from: usize) -> Option<usize> {
+        let found = self.finder.find(haystack.get(from..)?)?;
+        Some(from + found)
+    }
+
+    /// How `name` (its first `boilerplate` bytes reverse-DNS boilerplate) matches the term.
+    fn classify(&self, (name, boilerplate): (&[u8], usize)) -> NameMatch {
+        let local_at = local_start(name);
+        if self.needle.is_empty() {
+            // The empty term is a prefix of every local part, and the whole of an empty one.
+            return if local_at == name.len() {
+                NameMatch::Tier(0)
+            } else {
+                NameMatch::Tier(1)
+            };
+        }
+        let mut occurrences = Occurrences::default();
+        let mut from = 0;
+        while let Some(at) = self.next(name, from) {
+            occurrences.add(at, self.needle.len(), name.len(), boilerplate, local_at);
+            if occurrences.decided() {
+                break;
+            }
+            from = at + 1;
+        }
+        occurrences.result()
+    }
+
+    /// Every server whose name holds the term, with how it matches, in id order: one pass of the
+    /// searcher over all names back to back, cheaper than a search per name when most are candidates.
+    fn scan(&self, inner: &Inner, mut each: impl FnMut(u32, NameMatch)) {
+        /// The server whose name the last occurrence was in.
+        struct Reading {
+            id: u32,
+            start: usize,
+            end: usize,
+            boilerplate: usize,
+            local_at: usize,
+            occurrences: Occurrences,
+        }
+        if self.needle.is_empty() {
+            return;
+        }
+        let haystack = inner.folded.as_bytes();
+        let ends = &inner.folded_ends;
+        let mut server = 0_usize;
+        let mut reading: Option<Reading> = None;
+        let mut from = 0;
+        while let Some(at) = self.next(haystack, from) {
+            from = at + 1;
+            while ends.get(server).is_some_and(|&end| end as usize <= at) {
+                server += 1;
+            }
+            let id = u32::try_from(server).unwrap_or(u32::MAX);
+            if reading.as_ref().is_none_or(|reading| reading.id != id) {
+                if let Some(done) = reading.take() {
+                    each(done.id, done.occurrences.result());
+                }
+                let Some(&end) = ends.get(server) else {
+                    break;
+                };
+                let (name, boilerplate) = inner.folded(id);
+                let end = end as usize;
+                reading = Some(Reading {
+                    id,
+                    start: end - name.len(),
+                    end,
+                    boilerplate,
+                    local_at: local_start(name),
+                    occurrences: Occurrences::default(),
+                });
+            }
+            let Some(current) = reading.as_mut() else {
+                break;
+            };
+            if at + self.needle.len() > current.end {
+                // Runs into the next name.
+                continue;
+            }
+            current.occurrences.add(
+                at - current.start,
+                self.needle.len(),
+                current.end - current.start,
+                current.boilerplate,
+                current.local_at,
+            );
+            if current.occurrences.decided() {
+                from = current.end;
+            }
+        }
+        if let Some(done) = reading {
+            each(done.id, done.occurrences.result());
+        }
     }
 }
 
@@ -172,6 +295,57 @@ impl Bits {
     }
 }
 
+/// What the names say about a term: see [`name_hits`].
+struct NameHits {
+    /// Servers whose name holds the term (their name decides every document's tier).
+    by_name: Bits,
+    /// Servers whose name holds it only inside the boilerplate: their documents rank by text.
+    boilerplate: Bits,
+    any_boilerplate: bool,
+}
+
+/// Sets the name tiers (0–2) of the servers whose name matches `term`, by name-order position.
+fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
+    let servers = inner.servers.len();
+    let position = |server: u32| inner.position[server as usize] as usize;
+    let mut by_name = Bits::new(servers);
+    let mut boilerplate = Bits::new(servers);
+    let mut any_boilerplate = false;
+    let mut record = |id: u32, name_match: NameMatch| match name_match {
+        NameMatch::Tier(tier) => {
+            by_name.set(id as usize);
+            tiers[usize::from(tier)].set(position(id));
+        }
+        NameMatch::Boilerplate => {
+            by_name.set(id as usize);
+            boilerplate.set(id as usize);
+            any_boilerplate = true;
+        }
+        NameMatch::No => {}
+    };
+    let matcher = NameMatcher::new(term);
+    match inner.name_grams.candidates(term) {
+        Some(candidates) if candidates.len() <= servers / SCAN_FRACTION => {
+            for id in candidates {
+                record(id, matcher.classify(inner.folded(id)));
+            }
+        }
+        // The empty term matches every name.
+        None if term.is_empty() => {
+            for id in 0..super::next_index(&inner.servers) {
+                record(id, matcher.classify(inner.folded(id)));
+            }
+        }
+        // Most names are candidates (a common or short term): one pass over all of them.
+        _ => matcher.scan(inner, &mut record),
+    }
+    NameHits {
+        by_name,
+        boilerplate,
+        any_boilerplate,
+    }
+}
+
 /// See [`super::SearchIndex::hits`].
 pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: Scope<'_>) -> Hits {
     let servers = inner.servers.len();
@@ -197,29 +371,12 @@ pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: S
     };
 
     // Servers whose name decides the tier of every document (all of a server's documents share
-    // its name).
-    let mut by_name = Bits::new(servers);
-    let names: Box<dyn Iterator<Item = u32>> = match inner.name_grams.candidates(term) {
-        Some(candidates) => Box::new(candidates.into_iter()),
-        None => Box::new(0..super::next_index(&inner.servers)),
-    };
-    // Servers whose name holds the term only inside the boilerplate: their documents rank by text.
-    let mut boilerplate = Bits::new(servers);
-    let mut any_boilerplate = false;
-    for id in names {
-        match name_match(inner.folded(id), term) {
-            NameMatch::Tier(tier) => {
-                by_name.set(id as usize);
-                tiers[usize::from(tier)].set(position(id));
-            }
-            NameMatch::Boilerplate => {
-                by_name.set(id as usize);
-                boilerplate.set(id as usize);
-                any_boilerplate = true;
-            }
-            NameMatch::No => {}
-        }
-    }
+    // its name), and those whose name holds the term only inside the boilerplate.
+    let NameHits {
+        by_name,
+        boilerplate,
+        any_boilerplate,
+    } = name_hits(inner, term, &mut tiers);
     if any_boilerplate {
         // One sequential pass over the documents rather than a lookup per server.
         for doc in &inner.docs {
@@ -290,11 +447,12 @@ pub(super) fn documents_of(
     words: Option<&[String]>,
 ) -> Vec<ServerDocs> {
     let words = word_ids(inner, words);
+    let matcher = NameMatcher::new(term);
     servers
         .iter()
         .filter_map(|&id| Some((id, inner.servers.get(id as usize)?)))
         .map(|(id, server)| {
-            let name = name_match(inner.folded(id), term);
+            let name = matcher.classify(inner.folded(id));
             let docs = server
                 .docs
                 .iter()
@@ -318,4 +476,110 @@ pub(super) fn documents_of(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Inner, NewDocument};
+    use super::{NameMatch, NameMatcher};
+
+    /// The definition, one position at a time: what the searcher must agree with.
+    fn reference(name: &[u8], boilerplate: usize, term: &str) -> NameMatch {
+        let needle = term.as_bytes();
+        let local_at = name
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(0, |slash| slash + 1);
+        if name == needle || name.get(local_at..) == Some(needle) {
+            return NameMatch::Tier(0);
+        }
+        if needle.is_empty() {
+            return NameMatch::Tier(1);
+        }
+        let (mut found, mut beyond) = (false, false);
+        for at in 0..(name.len() + 1).saturating_sub(needle.len()) {
+            if &name[at..at + needle.len()] != needle {
+                continue;
+            }
+            found = true;
+            let past = at + needle.len() > boilerplate;
+            if (at == 0 && past) || at == local_at {
+                return NameMatch::Tier(1);
+            }
+            beyond |= past;
+        }
+        match (beyond, found) {
+            (true, _) => NameMatch::Tier(2),
+            (false, true) => NameMatch::Boilerplate,
+            (false, false) => NameMatch::No,
+        }
+    }
+
+    #[test]
+    fn one_pass_over_all_names_agrees_with_one_search_per_name_and_the_definition() {
+        let names = [
+            "io.github.github/github-mcp-server",
+            "io.github.13rac1/videocapture-mcp",
+            "com.example/ababa",
+            "com.aba/ba",
+            "ab/a",
+            "ai.smithery/x",
+            "example/x",
+            "a/aa",
+            "aa/a",
+            "io.github.gitgit/git",
+            "net.example.sub/aba-aba",
+        ];
+        let mut inner = Inner::default();
+        for (id, name) in (1..).zip(names) {
+            inner.add(NewDocument {
+                id,
+                server_name: name.to_owned(),
+                name: name.to_owned(),
+                text: String::new(),
+                words: String::new(),
+            });
+        }
+        let terms = [
+            "github",
+            "git",
+            "io.github.",
+            "aba",
+            "a",
+            "aa",
+            "a/a",
+            "ab",
+            "ba",
+            "b/a",
+            "x",
+            "mcp",
+            "-",
+            "/",
+            ".",
+            "com.",
+            "io.github.github/github-mcp-server",
+            "zzz",
+            "ub/a",
+            "videocapture-mcp",
+            "sub/aba",
+        ];
+        for term in terms {
+            let matcher = NameMatcher::new(term);
+            let mut scanned = vec![NameMatch::No; names.len()];
+            matcher.scan(&inner, |id, found| scanned[id as usize] = found);
+            for (id, name) in (0..).zip(names) {
+                let (folded, boilerplate) = inner.folded(id);
+                let expected = reference(folded, boilerplate, term);
+                assert_eq!(
+                    matcher.classify((folded, boilerplate)),
+                    expected,
+                    "{term:?} in {name}"
+                );
+                assert_eq!(
+                    scanned[id as usize], expected,
+                    "{term:?} in {name} (one pass)"
+                );
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use registry_schema::Manifest;
-use registry_server::db::{Cursor, ListQuery, Status, Store, VersionSelector};
+use registry_server::db::{Backend, Cursor, ListQuery, Status, Store, VersionSelector};
 use registry_tests::db::TestDb;
 use serde_json::json;
 
@@ -379,6 +379,73 @@ pub(crate) async fn search_lists_a_servers_latest_before_its_other_versions(db: 
         if limit == 1 {
             assert_eq!(found[0].0, 3);
             assert_eq!(found[1].0, 4);
+        }
+    }
+}
+
+/// The rows of a search (`server@version`), without the tiers `ranked` reads from cursors.
+async fn rows(store: &Store, query: ListQuery) -> Vec<String> {
+    ranked(store, query)
+        .await
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect()
+}
+
+/// A replica's index sees what another store on the same database published: at once on PostgreSQL
+/// (asked before every search), and within the bound on SQLite (one serving process per file; another
+/// process, such as an `import` into a served data directory, is seen within a second).
+pub(crate) async fn search_sees_documents_another_store_added(db: TestDb) {
+    let serving = db.store().await;
+    let writer = db.store().await;
+    let query = ListQuery {
+        search: Some("heliotrope".to_owned()),
+        limit: 10,
+        ..ListQuery::default()
+    };
+    assert!(rows(&serving, query.clone()).await.is_empty());
+    let name = "io.github.acme/heliotrope";
+    publish(
+        &writer,
+        &manifest_with(name, "1.0.0", "Sun tracking", &json!({})),
+    )
+    .await
+    .unwrap();
+    let wanted = vec![format!("{name}@1.0.0")];
+    // The serving store's own publish is seen by its next search, whatever the engine.
+    publish(
+        &serving,
+        &manifest_with("io.github.acme/other", "1.0.0", "Unrelated", &json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows(&serving, query.clone()).await, wanted);
+    let later = ListQuery {
+        search: Some("marigold".to_owned()),
+        ..query
+    };
+    let name = "io.github.acme/marigold";
+    publish(
+        &writer,
+        &manifest_with(name, "1.0.0", "Flowers", &json!({})),
+    )
+    .await
+    .unwrap();
+    let wanted = vec![format!("{name}@1.0.0")];
+    let found = rows(&serving, later.clone()).await;
+    match db.backend() {
+        Backend::Postgres => assert_eq!(found, wanted, "strict across replicas"),
+        Backend::Sqlite => {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let mut found = found;
+            while found != wanted && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                found = rows(&serving, later.clone()).await;
+            }
+            assert_eq!(
+                found, wanted,
+                "another process's documents, within the bound"
+            );
         }
     }
 }
