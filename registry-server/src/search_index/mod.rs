@@ -7,8 +7,11 @@
 //! The index only ranks servers. Which of their versions are listed (status, latest, filters) is read
 //! from the database for the servers of the page (`db/ranked.rs`), so it is never stale. Search
 //! documents are immutable and only ever added, so staying current is adding the documents committed
-//! since the last look (`db/ranked.rs` asks before every search: one index-only query when nothing
-//! changed), which keeps strict consistency across replicas sharing a database.
+//! since the last look. On PostgreSQL `db/ranked.rs` asks before every search (one index-only query
+//! when nothing changed), which keeps strict consistency across replicas sharing a database. On
+//! SQLite one process serves the file: it asks after its own commits that added documents, and
+//! otherwise at least once a second for other processes on the file (an `import` into a served data
+//! directory).
 
 mod grams;
 mod tiers;
