@@ -132,7 +132,7 @@ pub(crate) async fn list<E: Engine>(
             .as_ref()
             .map(|(low, high)| (low.as_str(), high.as_str())),
     };
-    let hits = index.hits(&term.folded, words, scope);
+    let mut hits = index.hits(&term.folded, words, scope);
     let limit_rows = limit as usize;
     let mut picks: Vec<Pick> = Vec::with_capacity(limit_rows);
     let first_tier = after.map_or(0, |(tier, ..)| tier);
@@ -144,6 +144,9 @@ pub(crate) async fn list<E: Engine>(
         index.listed_per_server()
     };
     'tiers: for tier in first_tier..=LAST_TIER {
+        if hits.incomplete_at(tier) {
+            index.complete(&mut hits);
+        }
         let mut servers = hits.servers(tier);
         let mut growth = 1;
         loop {

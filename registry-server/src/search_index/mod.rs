@@ -230,6 +230,13 @@ impl SearchIndex {
         tiers::hits(&read(&self.inner), term, words, scope)
     }
 
+    /// Sets the text and word tiers of `hits` (a no-op once set).
+    pub(crate) fn complete(&self, hits: &mut Hits) {
+        if hits.incomplete_at(tiers::TEXT_TIER) {
+            tiers::complete(&read(&self.inner), hits);
+        }
+    }
+
     /// For the given servers (ids from [`Hits`]): the name and every document's tier.
     pub(crate) fn documents_of(
         &self,

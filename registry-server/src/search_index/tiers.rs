@@ -11,7 +11,7 @@ use memchr::memmem;
 use super::{Doc, Inner};
 
 const TIERS: usize = 5;
-const TEXT_TIER: u8 = 3;
+pub(super) const TEXT_TIER: u8 = 3;
 const WORDS_TIER: u8 = 4;
 /// Above one candidate in this many servers, the names are searched in one pass (see
 /// `NameMatcher::scan`) instead of one by one.
@@ -28,6 +28,16 @@ pub(crate) struct Hits {
     tiers: [TierHits; TIERS],
     /// The index's name order when the hits were taken (positions map through it).
     order: Arc<Vec<u32>>,
+    /// What the text and word tiers still need, until [`complete`] sets them.
+    pending: Option<Pending>,
+}
+
+/// The query and its name hits, kept for the text and word tiers.
+#[derive(Debug)]
+struct Pending {
+    term: String,
+    words: Option<Vec<String>>,
+    names: NameHits,
 }
 
 /// One tier's matching positions, and the positions `[start, high)` a page may use.
@@ -39,8 +49,17 @@ struct TierHits {
 }
 
 impl Hits {
-    /// Server ids with a document of `tier`, in name order.
+    /// Whether the tiers from `tier` on still need [`super::SearchIndex::complete`].
+    pub(crate) fn incomplete_at(&self, tier: u8) -> bool {
+        tier >= TEXT_TIER && self.pending.is_some()
+    }
+
+    /// Server ids with a document of `tier`, in name order (the text and word tiers once complete).
     pub(crate) fn servers(&self, tier: u8) -> impl Iterator<Item = u32> + '_ {
+        debug_assert!(
+            !self.incomplete_at(tier),
+            "tier {tier} read before it was complete"
+        );
         self.tiers
             .get(usize::from(tier))
             .into_iter()
@@ -296,6 +315,7 @@ impl Bits {
 }
 
 /// What the names say about a term: see [`name_hits`].
+#[derive(Debug)]
 struct NameHits {
     /// Servers whose name holds the term (their name decides every document's tier).
     by_name: Bits,
@@ -346,71 +366,15 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
     }
 }
 
-/// See [`super::SearchIndex::hits`].
+/// See [`super::SearchIndex::hits`]: the name tiers (0–2) now, the text and word tiers (3–4) when a
+/// page reaches them ([`complete`]): a common term fills most pages from names alone, and the text
+/// tiers of a term found in most names' boilerplate touch every document.
 pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: Scope<'_>) -> Hits {
     let servers = inner.servers.len();
     let mut tiers: [Bits; TIERS] = std::array::from_fn(|_| Bits::new(servers));
-    let position = |server: u32| inner.position[server as usize] as usize;
-
-    let mut text_hit = Bits::new(inner.texts.len());
-    let texts: Box<dyn Iterator<Item = u32>> = match inner.text_grams.candidates(term) {
-        Some(candidates) => Box::new(candidates.into_iter()),
-        None => Box::new(0..super::next_index(&inner.texts)),
-    };
-    for text in texts {
-        if inner.texts[text as usize].contains(term) {
-            text_hit.set(text as usize);
-        }
-    }
-    let doc_tier = |doc: &Doc| {
-        if text_hit.get(doc.text as usize) {
-            TEXT_TIER
-        } else {
-            WORDS_TIER
-        }
-    };
-
     // Servers whose name decides the tier of every document (all of a server's documents share
     // its name), and those whose name holds the term only inside the boilerplate.
-    let NameHits {
-        by_name,
-        boilerplate,
-        any_boilerplate,
-    } = name_hits(inner, term, &mut tiers);
-    if any_boilerplate {
-        // One sequential pass over the documents rather than a lookup per server.
-        for doc in &inner.docs {
-            if boilerplate.get(doc.server as usize) {
-                tiers[usize::from(doc_tier(doc))].set(position(doc.server));
-            }
-        }
-    }
-
-    for text in text_hit.ones() {
-        for &doc in &inner.text_docs[text] {
-            let server = inner.docs[doc as usize].server;
-            if !by_name.get(server as usize) {
-                tiers[usize::from(TEXT_TIER)].set(position(server));
-            }
-        }
-    }
-
-    if let Some(words) = word_ids(inner, words) {
-        let shortest = words
-            .iter()
-            .map(|&word| &inner.word_docs[word as usize])
-            .min_by_key(|docs| docs.len());
-        for &doc in shortest.into_iter().flatten() {
-            let doc = &inner.docs[doc as usize];
-            if !by_name.get(doc.server as usize)
-                && !text_hit.get(doc.text as usize)
-                && has_words(doc, &words)
-            {
-                tiers[usize::from(WORDS_TIER)].set(position(doc.server));
-            }
-        }
-    }
-
+    let names = name_hits(inner, term, &mut tiers);
     let first = |name: &str| {
         inner
             .order
@@ -436,6 +400,96 @@ pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: S
             }
         }),
         order: Arc::clone(&inner.order),
+        pending: Some(Pending {
+            term: term.to_owned(),
+            words: words.map(<[String]>::to_vec),
+            names,
+        }),
+    }
+}
+
+/// See [`super::SearchIndex::complete`]: sets the text and word tiers of `hits`, once.
+pub(super) fn complete(inner: &Inner, hits: &mut Hits) {
+    let Some(Pending { term, words, names }) = hits.pending.take() else {
+        return;
+    };
+    // Positions in the order the hits were taken in: the index's own while no server was added
+    // since, else mapped from the hits' order (servers added since are left out).
+    let taken: Vec<u32>;
+    let position: Box<dyn Fn(u32) -> Option<usize> + '_> = if Arc::ptr_eq(&inner.order, &hits.order)
+    {
+        Box::new(|server: u32| inner.position.get(server as usize).map(|&at| at as usize))
+    } else {
+        let mut positions = vec![u32::MAX; hits.order.len()];
+        for (at, &server) in hits.order.iter().enumerate() {
+            if let Some(slot) = positions.get_mut(server as usize) {
+                *slot = u32::try_from(at).unwrap_or(u32::MAX);
+            }
+        }
+        taken = positions;
+        Box::new(|server: u32| {
+            taken
+                .get(server as usize)
+                .filter(|&&at| at != u32::MAX)
+                .map(|&at| at as usize)
+        })
+    };
+    let tiers = &mut hits.tiers;
+    let mut set = |tier: u8, server: u32| {
+        if let (Some(hits), Some(at)) = (tiers.get_mut(usize::from(tier)), position(server)) {
+            hits.positions.set(at);
+        }
+    };
+
+    let mut text_hit = Bits::new(inner.texts.len());
+    let texts: Box<dyn Iterator<Item = u32>> = match inner.text_grams.candidates(&term) {
+        Some(candidates) => Box::new(candidates.into_iter()),
+        None => Box::new(0..super::next_index(&inner.texts)),
+    };
+    let finder = memmem::Finder::new(term.as_bytes());
+    for text in texts {
+        if finder.find(inner.texts[text as usize].as_bytes()).is_some() {
+            text_hit.set(text as usize);
+        }
+    }
+
+    if names.any_boilerplate {
+        // One sequential pass over the documents rather than a lookup per server.
+        for doc in &inner.docs {
+            if names.boilerplate.get(doc.server as usize) {
+                let tier = if text_hit.get(doc.text as usize) {
+                    TEXT_TIER
+                } else {
+                    WORDS_TIER
+                };
+                set(tier, doc.server);
+            }
+        }
+    }
+
+    for text in text_hit.ones() {
+        for &doc in &inner.text_docs[text] {
+            let server = inner.docs[doc as usize].server;
+            if !names.by_name.get(server as usize) {
+                set(TEXT_TIER, server);
+            }
+        }
+    }
+
+    if let Some(words) = word_ids(inner, words.as_deref()) {
+        let shortest = words
+            .iter()
+            .map(|&word| &inner.word_docs[word as usize])
+            .min_by_key(|docs| docs.len());
+        for &doc in shortest.into_iter().flatten() {
+            let doc = &inner.docs[doc as usize];
+            if !names.by_name.get(doc.server as usize)
+                && !text_hit.get(doc.text as usize)
+                && has_words(doc, &words)
+            {
+                set(WORDS_TIER, doc.server);
+            }
+        }
     }
 }
 
@@ -480,8 +534,8 @@ pub(super) fn documents_of(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Inner, NewDocument};
-    use super::{NameMatch, NameMatcher};
+    use super::super::{Inner, NewDocument, SearchIndex};
+    use super::{NameMatch, NameMatcher, Scope, TEXT_TIER};
 
     /// The definition, one position at a time: what the searcher must agree with.
     fn reference(name: &[u8], boilerplate: usize, term: &str) -> NameMatch {
@@ -581,5 +635,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn document(id: i64, name: &str, text: &str) -> NewDocument {
+        NewDocument {
+            id,
+            server_name: name.to_owned(),
+            name: name.to_owned(),
+            text: text.to_owned(),
+            words: String::new(),
+        }
+    }
+
+    fn names(index: &SearchIndex, servers: impl Iterator<Item = u32>) -> Vec<String> {
+        let inner = index.inner.read().unwrap();
+        servers
+            .map(|id| inner.servers[id as usize].name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn text_tiers_completed_after_a_server_was_added_keep_the_order_they_were_taken_in() {
+        let index = SearchIndex::default();
+        index.add(vec![
+            document(1, "io.github.a/one", "weather tools"),
+            document(2, "io.github.c/three", "weather"),
+            document(3, "io.github.b/two", "other"),
+        ]);
+        let mut hits = index.hits("weather", None, Scope::default());
+        assert!(hits.incomplete_at(TEXT_TIER));
+        // A publish lands between the name tiers and the text tiers: the name order moves.
+        index.add(vec![document(4, "io.github.aa/new", "weather too")]);
+        index.complete(&mut hits);
+        assert!(!hits.incomplete_at(TEXT_TIER));
+        assert_eq!(
+            names(&index, hits.servers(TEXT_TIER)),
+            ["io.github.a/one", "io.github.c/three"]
+        );
+        let mut fresh = index.hits("weather", None, Scope::default());
+        index.complete(&mut fresh);
+        assert_eq!(
+            names(&index, fresh.servers(TEXT_TIER)),
+            ["io.github.a/one", "io.github.aa/new", "io.github.c/three"]
+        );
     }
 }
