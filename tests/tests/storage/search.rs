@@ -392,6 +392,12 @@ async fn rows(store: &Store, query: ListQuery) -> Vec<String> {
         .collect()
 }
 
+/// Publishes `name` 1.0.0 with `description`.
+async fn publish_one(store: &Store, name: &str, description: &str) {
+    let manifest = manifest_with(name, "1.0.0", description, &json!({}));
+    publish(store, &manifest).await.unwrap();
+}
+
 /// A replica's index sees what another store on the same database published: at once on PostgreSQL
 /// (asked before every search), and within the bound on SQLite (one serving process per file; another
 /// process, such as an `import` into a served data directory, is seen within a second).
@@ -404,34 +410,19 @@ pub(crate) async fn search_sees_documents_another_store_added(db: TestDb) {
         ..ListQuery::default()
     };
     assert!(rows(&serving, query.clone()).await.is_empty());
-    let name = "io.github.acme/heliotrope";
-    publish(
-        &writer,
-        &manifest_with(name, "1.0.0", "Sun tracking", &json!({})),
-    )
-    .await
-    .unwrap();
-    let wanted = vec![format!("{name}@1.0.0")];
+    publish_one(&writer, "io.github.acme/heliotrope", "Sun tracking").await;
     // The serving store's own publish is seen by its next search, whatever the engine.
-    publish(
-        &serving,
-        &manifest_with("io.github.acme/other", "1.0.0", "Unrelated", &json!({})),
-    )
-    .await
-    .unwrap();
-    assert_eq!(rows(&serving, query.clone()).await, wanted);
+    publish_one(&serving, "io.github.acme/other", "Unrelated").await;
+    assert_eq!(
+        rows(&serving, query.clone()).await,
+        ["io.github.acme/heliotrope@1.0.0"]
+    );
     let later = ListQuery {
         search: Some("marigold".to_owned()),
         ..query
     };
-    let name = "io.github.acme/marigold";
-    publish(
-        &writer,
-        &manifest_with(name, "1.0.0", "Flowers", &json!({})),
-    )
-    .await
-    .unwrap();
-    let wanted = vec![format!("{name}@1.0.0")];
+    publish_one(&writer, "io.github.acme/marigold", "Flowers").await;
+    let wanted = vec!["io.github.acme/marigold@1.0.0".to_owned()];
     let found = rows(&serving, later.clone()).await;
     match db.backend() {
         Backend::Postgres => assert_eq!(found, wanted, "strict across replicas"),
