@@ -29,7 +29,9 @@ const FOREIGN_WRITES_SEEN: Duration = Duration::from_secs(1);
 
 /// Brings the index up to date with every document committed before this call: those above its
 /// watermark that it does not hold. One index-only query when nothing changed; a search that waited
-/// for a refresh that began after it arrived uses that one.
+/// for a refresh that began after it arrived uses that one. On SQLite the query is skipped while this
+/// process committed no documents since the last one, for up to [`FOREIGN_WRITES_SEEN`] (other
+/// processes' commits are not counted).
 pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Result<(), StoreError> {
     let arrived = Instant::now();
     // Read first: a commit counted after this is found by this refresh's query or by the next search.
