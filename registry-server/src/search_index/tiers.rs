@@ -136,8 +136,8 @@ fn local_start(name: &[u8]) -> usize {
     memchr::memchr(b'/', name).map_or(0, |slash| slash + 1)
 }
 
-/// The term's searcher, built once per query (names are short and many, so per-name set-up would
-/// cost more than the search).
+/// The term's searcher over names (and texts), built once per query: names are short and many, so
+/// per-name set-up would cost more than the search.
 struct NameMatcher<'t> {
     needle: &'t [u8],
     finder: memmem::Finder<'t>,
@@ -149,6 +149,11 @@ impl<'t> NameMatcher<'t> {
             needle: term.as_bytes(),
             finder: memmem::Finder::new(term.as_bytes()),
         }
+    }
+
+    /// Whether the term occurs in `text` (a folded title and description).
+    fn occurs_in(&self, text: &str) -> bool {
+        self.finder.find(text.as_bytes()).is_some()
     }
 
     /// Where the term occurs in `haystack` from `from` on, overlapping occurrences included.
@@ -308,6 +313,11 @@ impl Bits {
             .take_while(move |&at| at < end)
     }
 
+    /// Whether any position is set.
+    fn any(&self) -> bool {
+        self.0.iter().any(|&word| word != 0)
+    }
+
     /// Set positions, ascending.
     fn ones(&self) -> impl Iterator<Item = usize> + '_ {
         self.ones_in(0, usize::MAX)
@@ -321,7 +331,6 @@ struct NameHits {
     by_name: Bits,
     /// Servers whose name holds it only inside the boilerplate: their documents rank by text.
     boilerplate: Bits,
-    any_boilerplate: bool,
 }
 
 /// Sets the name tiers (0–2) of the servers whose name matches `term`, by name-order position.
@@ -330,7 +339,6 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
     let position = |server: u32| inner.position[server as usize] as usize;
     let mut by_name = Bits::new(servers);
     let mut boilerplate = Bits::new(servers);
-    let mut any_boilerplate = false;
     let mut record = |id: u32, name_match: NameMatch| match name_match {
         NameMatch::Tier(tier) => {
             by_name.set(id as usize);
@@ -339,7 +347,6 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
         NameMatch::Boilerplate => {
             by_name.set(id as usize);
             boilerplate.set(id as usize);
-            any_boilerplate = true;
         }
         NameMatch::No => {}
     };
@@ -362,7 +369,6 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
     NameHits {
         by_name,
         boilerplate,
-        any_boilerplate,
     }
 }
 
@@ -446,14 +452,14 @@ pub(super) fn complete(inner: &Inner, hits: &mut Hits) {
         Some(candidates) => Box::new(candidates.into_iter()),
         None => Box::new(0..super::next_index(&inner.texts)),
     };
-    let finder = memmem::Finder::new(term.as_bytes());
+    let matcher = NameMatcher::new(&term);
     for text in texts {
-        if finder.find(inner.texts[text as usize].as_bytes()).is_some() {
+        if matcher.occurs_in(&inner.texts[text as usize]) {
             text_hit.set(text as usize);
         }
     }
 
-    if names.any_boilerplate {
+    if names.boilerplate.any() {
         // One sequential pass over the documents rather than a lookup per server.
         for doc in &inner.docs {
             if names.boilerplate.get(doc.server as usize) {
@@ -514,7 +520,7 @@ pub(super) fn documents_of(
                     let doc = &inner.docs[doc as usize];
                     let tier = match name {
                         NameMatch::Tier(tier) => Some(tier),
-                        _ if inner.texts[doc.text as usize].contains(term) => Some(TEXT_TIER),
+                        _ if matcher.occurs_in(&inner.texts[doc.text as usize]) => Some(TEXT_TIER),
                         NameMatch::Boilerplate => Some(WORDS_TIER),
                         NameMatch::No => words
                             .as_deref()
