@@ -13,7 +13,7 @@ use super::read::{cursor_ranked, next_cursor, push_filters};
 use super::rows::{RECORD_COLUMNS, RECORD_WIDTH, record};
 use super::search::{Filters, SearchFields, SearchTerm};
 use super::sql::{Sql, Values};
-use super::{Cursor, Page, StoreError};
+use super::{Cursor, Page, StoreError, VersionRecord};
 use crate::search_index::{NewDocument, SIXTEENTHS, Scope, SearchIndex, ServerDocs};
 
 /// Documents derived per step when loading the index (bounds the manifests held at once).
@@ -108,9 +108,9 @@ fn derive(rows: Vec<(i64, String, String)>) -> Result<Vec<NewDocument>, StoreErr
         .collect()
 }
 
-/// One listed row: the version's id and its place in the ranked order.
+/// One listed row: the version and its place in the ranked order.
 struct Pick {
-    id: i64,
+    record: VersionRecord,
     tier: u8,
     rank: u8,
 }
@@ -173,27 +173,29 @@ pub(crate) async fn list<E: Engine>(
                     .iter()
                     .filter_map(|&(id, tier)| Some((id, tier?)))
                     .collect();
-                let mut listed: Vec<(u8, String, i64, u8)> = rows
+                let mut listed: Vec<(u8, VersionRecord, u8)> = rows
                     .into_iter()
                     .filter_map(|row| {
                         let tier = *tiers.get(&row.document_id)?;
-                        Some((u8::from(!row.is_latest), row.version, row.id, tier))
+                        Some((u8::from(!row.record.is_latest), row.record, tier))
                     })
                     .collect();
                 // A server is listed at the best tier of its listed versions, so once.
-                if listed.iter().map(|row| row.3).min() != Some(tier) {
+                if listed.iter().map(|row| row.2).min() != Some(tier) {
                     continue;
                 }
-                listed.sort_unstable_by(|a, b| (a.0, a.1.as_bytes()).cmp(&(b.0, b.1.as_bytes())));
-                for (rank, version, id, _) in listed {
+                listed.sort_unstable_by(|a, b| {
+                    (a.0, a.1.version.as_bytes()).cmp(&(b.0, b.1.version.as_bytes()))
+                });
+                for (rank, record, _) in listed {
                     if let Some((from_tier, from_rank, from_name, from_version)) = after
                         && from_tier == tier
                         && from_name == &**name
-                        && (rank, version.as_bytes()) <= (from_rank, from_version.as_bytes())
+                        && (rank, record.version.as_bytes()) <= (from_rank, from_version.as_bytes())
                     {
                         continue;
                     }
-                    picks.push(Pick { id, tier, rank });
+                    picks.push(Pick { record, tier, rank });
                     if picks.len() == limit_rows {
                         break 'tiers;
                     }
@@ -201,15 +203,14 @@ pub(crate) async fn list<E: Engine>(
             }
         }
     }
-    page(engine, picks, limit).await
+    page(picks, limit)
 }
 
-/// A listed version of a candidate server, narrow.
+/// A listed version of a candidate server: the page's record itself, so a page is one statement
+/// per batch (a few more rows than it lists, rather than a second statement for the records).
 struct Row {
-    id: i64,
-    version: String,
-    is_latest: bool,
     document_id: i64,
+    record: VersionRecord,
 }
 
 /// The versions of the named servers the filters list, by server name.
@@ -219,51 +220,36 @@ async fn versions_of<E: Engine>(
     filters: &Filters<'_>,
 ) -> Result<HashMap<String, Vec<Row>>, StoreError> {
     // One index lookup per server, whatever the planner's statistics (see `push_versions_of`).
-    let mut sql = Sql::new(
-        "select v.id, v.server_name, v.version, v.is_latest, v.document_id \
-         from (select v.* from ",
-    );
+    let mut sql = Sql::new(&format!(
+        "select {RECORD_COLUMNS}, v.document_id from (select v.* from "
+    ));
     let names: Vec<&str> = documents.iter().map(|server| &*server.name).collect();
     E::push_versions_of(&mut sql, &names);
     sql.push(") v where true");
     push_filters::<E>(&mut sql, filters, ChangedScan::PLAIN.column);
     let mut out: HashMap<String, Vec<Row>> = HashMap::new();
     for mut row in engine.fetch(None, sql).await? {
-        let version = Row {
-            id: row.int(0)?,
-            version: row.text(2)?,
-            is_latest: row.bool(3)?,
-            document_id: row.int(4)?,
-        };
-        out.entry(row.text(1)?).or_default().push(version);
+        let document_id = row.int(RECORD_WIDTH)?;
+        let record = record(&mut row)?;
+        out.entry(record.server_name.clone())
+            .or_default()
+            .push(Row {
+                document_id,
+                record,
+            });
     }
     Ok(out)
 }
 
-/// The page's records, in the picked order, with the cursor of its last row.
-async fn page<E: Engine>(engine: &E, picks: Vec<Pick>, limit: u32) -> Result<Page, StoreError> {
-    if picks.is_empty() {
-        return Ok(Page::default());
-    }
-    let mut sql = Sql::new(&format!("select {RECORD_COLUMNS}, v.id from "));
-    let ids = Values::Int(picks.iter().map(|pick| pick.id).collect());
-    E::push_rows(&mut sql, vec![("id", ids)]);
-    sql.push(" r join server_versions v on v.id = r.id");
-    let mut records = HashMap::with_capacity(picks.len());
-    for mut row in engine.fetch(None, sql).await? {
-        let id = row.int(RECORD_WIDTH)?;
-        records.insert(id, record(&mut row)?);
-    }
-    let mut items = Vec::with_capacity(picks.len());
-    for pick in &picks {
-        let record = records
-            .remove(&pick.id)
-            .ok_or_else(|| StoreError::Corrupt(format!("version {} vanished", pick.id)))?;
-        items.push(record);
-    }
+/// The page of the picked records, with the cursor of its last row.
+fn page(picks: Vec<Pick>, limit: u32) -> Result<Page, StoreError> {
     let order = picks
         .last()
         .map_or((0, 0), |last| (i64::from(last.tier), i64::from(last.rank)));
+    let items: Vec<VersionRecord> = picks.into_iter().map(|pick| pick.record).collect();
+    if items.is_empty() {
+        return Ok(Page::default());
+    }
     let next_cursor = next_cursor(&items, limit, true, order)?;
     Ok(Page { items, next_cursor })
 }
