@@ -31,8 +31,9 @@ impl Grams {
     }
 
     /// Ids whose text may contain `term` (a superset of the exact answer), or `None` when the term is
-    /// too short for trigrams and every id is a candidate.
-    pub(super) fn candidates(&self, term: &str) -> Option<Vec<u32>> {
+    /// too short for trigrams or its rarest trigram is in more than `most` texts: then the caller
+    /// checks every text, and copying and intersecting long lists would only add to that.
+    pub(super) fn candidates(&self, term: &str, most: usize) -> Option<Vec<u32>> {
         let grams = trigrams(term);
         if grams.is_empty() {
             return None;
@@ -45,6 +46,9 @@ impl Grams {
             }
         }
         lists.sort_unstable_by_key(|list| list.len());
+        if lists[0].len() > most {
+            return None;
+        }
         // Intersecting the shortest lists is cheap and removes most false candidates; the exact check
         // after it removes the rest.
         let mut found = lists[0].to_vec();
@@ -84,4 +88,25 @@ pub(super) fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grams;
+
+    #[test]
+    fn candidates_are_given_up_when_even_the_rarest_trigram_is_too_common() {
+        let mut grams = Grams::default();
+        for (id, text) in (0..).zip(["weather", "feather", "heather", "weatherly", "other"]) {
+            grams.add(id, text);
+        }
+        // "eat" is in four texts, "wea" in two: the rarest decides.
+        assert_eq!(grams.candidates("weat", 10), Some(vec![0, 3]));
+        assert_eq!(grams.candidates("weat", 2), Some(vec![0, 3]));
+        assert_eq!(grams.candidates("weat", 1), None);
+        // A trigram in no text means no candidates, whatever the limit.
+        assert_eq!(grams.candidates("xyz", 0), Some(Vec::new()));
+        // Too short for trigrams: every text is a candidate.
+        assert_eq!(grams.candidates("we", 10), None);
+    }
 }

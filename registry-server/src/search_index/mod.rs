@@ -70,6 +70,8 @@ struct Inner {
     folded: String,
     folded_ends: Vec<u32>,
     boilerplate: Vec<u16>,
+    /// Where each folded name's local part starts (after the namespace's `/`).
+    local_at: Vec<u16>,
     server_ids: HashMap<Arc<str>, u32>,
     /// Server ids in name order (bytewise, as both engines order names), and each server's position.
     /// Shared with the [`Hits`] of searches in flight, which map their positions through it.
@@ -308,25 +310,35 @@ impl SearchIndex {
     }
 }
 
+/// A server's folded name and where its parts are, as the name tiers need them.
+#[derive(Debug, Clone, Copy)]
+struct Folded<'a> {
+    name: &'a [u8],
+    /// Bytes of reverse-DNS boilerplate at its start.
+    boilerplate: usize,
+    /// Where its local part starts (0 without a namespace).
+    local_at: usize,
+}
+
 /// `u32` index of a vector about to grow (the index holds far fewer than 2^32 items).
 fn next_index<T>(items: &[T]) -> u32 {
     u32::try_from(items.len()).unwrap_or(u32::MAX)
 }
 
 impl Inner {
-    /// Server `id`'s folded name and boilerplate length.
-    fn folded(&self, id: u32) -> (&[u8], usize) {
+    /// Server `id`'s folded name, with where its boilerplate ends and its local part starts.
+    fn folded(&self, id: u32) -> Folded<'_> {
         let id = id as usize;
         let start = match id {
             0 => 0,
             _ => self.folded_ends.get(id - 1).map_or(0, |&end| end as usize),
         };
         let end = self.folded_ends.get(id).map_or(start, |&end| end as usize);
-        let bytes = self.folded.as_bytes().get(start..end).unwrap_or_default();
-        (
-            bytes,
-            self.boilerplate.get(id).map_or(0, |&len| usize::from(len)),
-        )
+        Folded {
+            name: self.folded.as_bytes().get(start..end).unwrap_or_default(),
+            boilerplate: self.boilerplate.get(id).map_or(0, |&len| usize::from(len)),
+            local_at: self.local_at.get(id).map_or(0, |&at| usize::from(at)),
+        }
     }
 
     fn add(&mut self, doc: NewDocument) {
@@ -375,6 +387,9 @@ impl Inner {
             .push(u32::try_from(self.folded.len()).unwrap_or(u32::MAX));
         self.boilerplate
             .push(u16::try_from(boilerplate_len(folded)).unwrap_or(u16::MAX));
+        // Past the end when the name is too long to say: such a name never matches at its local part.
+        self.local_at
+            .push(u16::try_from(folded.find('/').map_or(0, |slash| slash + 1)).unwrap_or(u16::MAX));
         self.server_ids.insert(name, id);
         id
     }

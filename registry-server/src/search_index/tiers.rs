@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use memchr::memmem;
 
-use super::{Doc, Inner};
+use super::{Doc, Folded, Inner};
 
 const TIERS: usize = 5;
 pub(super) const TEXT_TIER: u8 = 3;
@@ -131,11 +131,6 @@ impl Occurrences {
     }
 }
 
-/// Where the local part of a folded name starts (after the namespace's `/`).
-fn local_start(name: &[u8]) -> usize {
-    memchr::memchr(b'/', name).map_or(0, |slash| slash + 1)
-}
-
 /// The term's searcher over names (and texts), built once per query: names are short and many, so
 /// per-name set-up would cost more than the search.
 struct NameMatcher<'t> {
@@ -162,9 +157,13 @@ impl<'t> NameMatcher<'t> {
         Some(from + found)
     }
 
-    /// How `name` (its first `boilerplate` bytes reverse-DNS boilerplate) matches the term.
-    fn classify(&self, (name, boilerplate): (&[u8], usize)) -> NameMatch {
-        let local_at = local_start(name);
+    /// How a folded name matches the term.
+    fn classify(&self, folded: Folded<'_>) -> NameMatch {
+        let Folded {
+            name,
+            boilerplate,
+            local_at,
+        } = folded;
         if self.needle.is_empty() {
             // The empty term is a prefix of every local part, and the whole of an empty one.
             return if local_at == name.len() {
@@ -218,14 +217,14 @@ impl<'t> NameMatcher<'t> {
                 let Some(&end) = ends.get(server) else {
                     break;
                 };
-                let (name, boilerplate) = inner.folded(id);
+                let folded = inner.folded(id);
                 let end = end as usize;
                 reading = Some(Reading {
                     id,
-                    start: end - name.len(),
+                    start: end - folded.name.len(),
                     end,
-                    boilerplate,
-                    local_at: local_start(name),
+                    boilerplate: folded.boilerplate,
+                    local_at: folded.local_at,
                     occurrences: Occurrences::default(),
                 });
             }
@@ -351,7 +350,7 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
         NameMatch::No => {}
     };
     let matcher = NameMatcher::new(term);
-    match inner.name_grams.candidates(term) {
+    match inner.name_grams.candidates(term, servers / SCAN_FRACTION) {
         Some(candidates) if candidates.len() <= servers / SCAN_FRACTION => {
             for id in candidates {
                 record(id, matcher.classify(inner.folded(id)));
@@ -448,7 +447,8 @@ pub(super) fn complete(inner: &Inner, hits: &mut Hits) {
     };
 
     let mut text_hit = Bits::new(inner.texts.len());
-    let texts: Box<dyn Iterator<Item = u32>> = match inner.text_grams.candidates(&term) {
+    let texts: Box<dyn Iterator<Item = u32>> = match inner.text_grams.candidates(&term, usize::MAX)
+    {
         Some(candidates) => Box::new(candidates.into_iter()),
         None => Box::new(0..super::next_index(&inner.texts)),
     };
@@ -628,13 +628,9 @@ mod tests {
             let mut scanned = vec![NameMatch::No; names.len()];
             matcher.scan(&inner, |id, found| scanned[id as usize] = found);
             for (id, name) in (0..).zip(names) {
-                let (folded, boilerplate) = inner.folded(id);
-                let expected = reference(folded, boilerplate, term);
-                assert_eq!(
-                    matcher.classify((folded, boilerplate)),
-                    expected,
-                    "{term:?} in {name}"
-                );
+                let folded = inner.folded(id);
+                let expected = reference(folded.name, folded.boilerplate, term);
+                assert_eq!(matcher.classify(folded), expected, "{term:?} in {name}");
                 assert_eq!(
                     scanned[id as usize], expected,
                     "{term:?} in {name} (one pass)"
