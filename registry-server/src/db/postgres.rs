@@ -15,9 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{
-    PgArguments, PgConnectOptions, PgListener, PgPool, PgPoolOptions, PgQueryResult, PgRow,
-};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgListener, PgPool, PgQueryResult, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgConnection, Postgres, Row as _, Transaction};
 use time::OffsetDateTime;
@@ -25,7 +23,7 @@ use time::OffsetDateTime;
 use super::engine::{ChangedScan, Engine};
 use super::plan::{NewVersion, text_column};
 use super::search::json_array;
-use super::shared::{acquire_timeout, connection_error, max_connections, pool_usage};
+use super::shared::{connection_error, max_connections, pool_options, pool_usage};
 use super::sql::{self, Cell, Columns, Dialect, Row, RowsAffected, Sql, Values};
 use super::{ChangeSignal, DatabaseConfig, StoreError, redact_url};
 
@@ -71,9 +69,7 @@ impl PgStore {
             // planner costs a parallel sequential scan of the search documents below the trigram index
             // and a ranked search takes ~1 s at 500k versions instead of ~20 ms.
             .options([("max_parallel_workers_per_gather", "0")]);
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections(config))
-            .acquire_timeout(acquire_timeout(config))
+        let pool = pool_options::<Postgres>(config, max_connections(config))
             .connect_with(options)
             .await
             .map_err(connection_error)?;

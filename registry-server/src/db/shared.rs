@@ -2,12 +2,40 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
+use sqlx::pool::PoolOptions;
+
 use super::{DatabaseConfig, StoreError};
 
 /// Pool size when the configuration says 0.
 const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 /// Pool wait when the configuration says 0.
 const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// The pool settings both engines share. sqlx would ping every connection it hands out (a round trip
+/// to PostgreSQL, a hand-off to SQLite's worker thread) on top of the ping it sends when one comes
+/// back; under load a connection was just used, so only one idle for a while (which a database
+/// restart may have broken) is pinged. A query on a connection that broke since fails like any other
+/// and the connection is dropped on its return.
+pub(crate) fn pool_options<DB: sqlx::Database>(
+    config: &DatabaseConfig,
+    max_connections: u32,
+) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout(config))
+        .test_before_acquire(false)
+        .before_acquire(|connection: &mut DB::Connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 pub(crate) fn max_connections(config: &DatabaseConfig) -> u32 {
     if config.max_connections == 0 {
@@ -29,7 +57,7 @@ pub(crate) fn sqlite_max_connections(config: &DatabaseConfig) -> u32 {
     }
 }
 
-pub(crate) fn acquire_timeout(config: &DatabaseConfig) -> Duration {
+fn acquire_timeout(config: &DatabaseConfig) -> Duration {
     if config.acquire_timeout.is_zero() {
         DEFAULT_ACQUIRE_TIMEOUT
     } else {

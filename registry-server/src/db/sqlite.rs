@@ -20,8 +20,8 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::query::Query;
 use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteQueryResult, SqliteRow, SqliteSynchronous,
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteQueryResult,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
@@ -30,7 +30,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::engine::{ChangedScan, Engine};
 use super::plan::{NewVersion, text_column};
 use super::search::{json_array, json_string};
-use super::shared::{acquire_timeout, connection_error, pool_usage, sqlite_max_connections};
+use super::shared::{connection_error, pool_options, pool_usage, sqlite_max_connections};
 use super::sql::{self, Arg, Cell, Columns, Dialect, Row, RowsAffected, Sql, Values, to_micros};
 use super::{DatabaseConfig, StoreError};
 
@@ -127,9 +127,7 @@ impl SqliteStore {
             .pragma("cache_size", "-1024")
             .pragma("temp_store", "memory")
             .row_buffer_size(ROW_BUFFER);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(sqlite_max_connections(config))
-            .acquire_timeout(acquire_timeout(config))
+        let pool = pool_options::<Sqlite>(config, sqlite_max_connections(config))
             .connect_with(options)
             .await
             .map_err(connection_error)?;
