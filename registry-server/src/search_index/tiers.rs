@@ -420,24 +420,13 @@ pub(super) fn complete(inner: &Inner, hits: &mut Hits) {
     };
     // Positions in the order the hits were taken in: the index's own while no server was added
     // since, else mapped from the hits' order (servers added since are left out).
-    let taken: Vec<u32>;
-    let position: Box<dyn Fn(u32) -> Option<usize> + '_> = if Arc::ptr_eq(&inner.order, &hits.order)
-    {
-        Box::new(|server: u32| inner.position.get(server as usize).map(|&at| at as usize))
-    } else {
-        let mut positions = vec![u32::MAX; hits.order.len()];
-        for (at, &server) in hits.order.iter().enumerate() {
-            if let Some(slot) = positions.get_mut(server as usize) {
-                *slot = u32::try_from(at).unwrap_or(u32::MAX);
-            }
-        }
-        taken = positions;
-        Box::new(|server: u32| {
-            taken
-                .get(server as usize)
-                .filter(|&&at| at != u32::MAX)
-                .map(|&at| at as usize)
-        })
+    let remapped = (!Arc::ptr_eq(&inner.order, &hits.order)).then(|| positions_in(&hits.order));
+    let position = |server: u32| -> Option<usize> {
+        let at = match &remapped {
+            None => *inner.position.get(server as usize)?,
+            Some(taken) => *taken.get(server as usize)?,
+        };
+        (at != u32::MAX).then_some(at as usize)
     };
     let tiers = &mut hits.tiers;
     let mut set = |tier: u8, server: u32| {
@@ -497,6 +486,17 @@ pub(super) fn complete(inner: &Inner, hits: &mut Hits) {
             }
         }
     }
+}
+
+/// Each server's position in `order` (`u32::MAX` for servers it does not hold: added since).
+fn positions_in(order: &[u32]) -> Vec<u32> {
+    let mut positions = vec![u32::MAX; order.len()];
+    for (at, &server) in order.iter().enumerate() {
+        if let Some(slot) = positions.get_mut(server as usize) {
+            *slot = u32::try_from(at).unwrap_or(u32::MAX);
+        }
+    }
+    positions
 }
 
 /// See [`super::SearchIndex::documents_of`].
