@@ -2,8 +2,10 @@
 # Publish cost against history length (issue 19): one server gets BENCH_VERSIONS successive versions
 # (1.0.0, 1.0.1, …: one compatibility line, so the gate's transitive check covers every earlier release),
 # each carrying a ~40 KB tool surface in `_meta["dev.mcp-reg/surface"]` and a package whose version follows
-# the server's. Publishes run one at a time over one keep-alive connection; the script prints the p50 of
-# the publishes around version 10 and of the last ones, their ratio, and the server's RSS at the end.
+# the server's. Publishes run one at a time over one keep-alive connection. The last BENCH_WINDOW versions
+# alternate with the first versions of a second server, so both windows see the same machine; the script
+# prints the p50 of the second server's publishes around version 10 and of the long server's last ones,
+# their ratio, and the server's RSS at the end.
 # Target: p50 at version ~1,000 <= 1.3 x p50 at version ~10 on both engines, RSS <= 150 MB.
 #
 #   bench/publish-history.sh                         # 1,000 versions, SQLite then PostgreSQL
@@ -87,10 +89,10 @@ surface = {
     "tools": [tool(i) for i in range(30)],
 }
 
-def manifest(version):
+def manifest(name, version):
     return {
         "$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
-        "name": "io.github.bench/history",
+        "name": name,
         "description": "Publish-history benchmark server",
         "version": version,
         "packages": [{"registryType": "npm", "identifier": "@bench/history", "version": version,
@@ -101,36 +103,51 @@ def manifest(version):
 surface_bytes = len(json.dumps(surface, separators=(",", ":")))
 conn = http.client.HTTPConnection(host, int(port), timeout=120)
 headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-times = []
-for n in range(count):
-    body = json.dumps(manifest(f"1.0.{n}")).encode()
+
+def publish(name, n):
+    body = json.dumps(manifest(name, f"1.0.{n}")).encode()
     start = time.perf_counter()
     conn.request("POST", "/v0.1/publish", body=body, headers=headers)
     response = conn.getresponse()
     answer = response.read()
     elapsed = (time.perf_counter() - start) * 1000
     if response.status != 200:
-        sys.exit(f"publish of 1.0.{n} answered {response.status}: {answer[:300]!r}")
-    times.append(elapsed)
+        sys.exit(f"publish of {name} 1.0.{n} answered {response.status}: {answer[:300]!r}")
+    return elapsed
+
+# The long history first: every version but the last `window`.
+LONG, FRESH = "io.github.bench/history", "io.github.bench/history-fresh"
+total = 0.0
+for n in range(count - window):
+    elapsed = publish(LONG, n)
+    total += elapsed
     if (n + 1) % 100 == 0:
         print(f"  {n + 1} versions, last {elapsed:.1f} ms", file=sys.stderr)
-
-# Around version 10: publishes 1 … window (version 0 is the first publish, with nothing to compare).
-early = times[1:window + 1]
-late = times[-window:]
+# Then the two windows side by side, one publish each in turn, so that the machine's speed (which can
+# drift by a third within minutes on a shared host) weighs on both alike: a second server's versions
+# 1.0.0-1.0.{window} (around version 10; its first publish has nothing to compare with and is not
+# counted), and the long server's last `window` versions.
+early, late = [], []
+for k in range(window + 1):
+    elapsed = publish(FRESH, k)
+    if k > 0:
+        early.append(elapsed)
+    if k < window:
+        late.append(publish(LONG, count - window + k))
+        total += late[-1]
 print(json.dumps({
     "surface_bytes": surface_bytes,
     "early_p50": statistics.median(early),
     "late_p50": statistics.median(late),
     "early_versions": f"1.0.1-1.0.{window}",
     "late_versions": f"1.0.{count - window}-1.0.{count - 1}",
-    "total_s": sum(times) / 1000,
+    "total_s": total / 1000,
 }))
 PY
 
 start_server() { # log name, serve args…
     local name="$1"; shift
-    "$BIN" serve --listen 127.0.0.1:0 --write-limit-per-token 0 --write-limit-per-ip 0 "$@" \
+    RUST_LOG="${BENCH_LOG:-${RUST_LOG:-}}" "$BIN" serve --listen 127.0.0.1:0 --write-limit-per-token 0 --write-limit-per-ip 0 "$@" \
         >"$WORK/logs/history-$name.log" 2>&1 &
     SERVER_PID=$!
     ADDR=""
