@@ -147,7 +147,8 @@ PY
 
 start_server() { # log name, serve args…
     local name="$1"; shift
-    RUST_LOG="${BENCH_LOG:-${RUST_LOG:-}}" "$BIN" serve --listen 127.0.0.1:0 --write-limit-per-token 0 --write-limit-per-ip 0 "$@" \
+    # BENCH_LOG, when given, is the server's RUST_LOG; otherwise the environment's is left as it is.
+    env ${BENCH_LOG:+RUST_LOG="$BENCH_LOG"} "$BIN" serve --listen 127.0.0.1:0 --write-limit-per-token 0 --write-limit-per-ip 0 "$@" \
         >"$WORK/logs/history-$name.log" 2>&1 &
     SERVER_PID=$!
     ADDR=""
