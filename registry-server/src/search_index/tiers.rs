@@ -100,14 +100,13 @@ enum NameMatch {
 struct Occurrences(Option<u8>);
 
 impl Occurrences {
-    /// Adds an occurrence at `at` of a term `len` bytes long in a name `name_len` bytes long whose
-    /// local part starts at `local_at`.
-    fn add(&mut self, at: usize, len: usize, name_len: usize, boilerplate: usize, local_at: usize) {
+    /// Adds an occurrence at `at` of a term `len` bytes long in `name`.
+    fn add(&mut self, at: usize, len: usize, name: Folded<'_>) {
         // The local part always lies beyond the boilerplate, which is part of the namespace.
-        let past = at + len > boilerplate;
-        let class = if (at == 0 || at == local_at) && at + len == name_len {
+        let past = at + len > name.boilerplate;
+        let class = if (at == 0 || at == name.local_at) && at + len == name.name.len() {
             0
-        } else if (at == 0 && past) || at == local_at {
+        } else if (at == 0 && past) || at == name.local_at {
             1
         } else if past {
             2
@@ -159,14 +158,10 @@ impl<'t> NameMatcher<'t> {
 
     /// How a folded name matches the term.
     fn classify(&self, folded: Folded<'_>) -> NameMatch {
-        let Folded {
-            name,
-            boilerplate,
-            local_at,
-        } = folded;
+        let name = folded.name;
         if self.needle.is_empty() {
             // The empty term is a prefix of every local part, and the whole of an empty one.
-            return if local_at == name.len() {
+            return if folded.local_at == name.len() {
                 NameMatch::Tier(0)
             } else {
                 NameMatch::Tier(1)
@@ -175,7 +170,7 @@ impl<'t> NameMatcher<'t> {
         let mut occurrences = Occurrences::default();
         let mut from = 0;
         while let Some(at) = self.next(name, from) {
-            occurrences.add(at, self.needle.len(), name.len(), boilerplate, local_at);
+            occurrences.add(at, self.needle.len(), folded);
             if occurrences.decided() {
                 break;
             }
@@ -187,13 +182,11 @@ impl<'t> NameMatcher<'t> {
     /// Every server whose name holds the term, with how it matches, in id order: one pass of the
     /// searcher over all names back to back, cheaper than a search per name when most are candidates.
     fn scan(&self, inner: &Inner, mut each: impl FnMut(u32, NameMatch)) {
-        /// The server whose name the last occurrence was in.
-        struct Reading {
+        /// The server whose name the last occurrence was in, and where its name starts.
+        struct Reading<'a> {
             id: u32,
             start: usize,
-            end: usize,
-            boilerplate: usize,
-            local_at: usize,
+            name: Folded<'a>,
             occurrences: Occurrences,
         }
         if self.needle.is_empty() {
@@ -217,33 +210,27 @@ impl<'t> NameMatcher<'t> {
                 let Some(&end) = ends.get(server) else {
                     break;
                 };
-                let folded = inner.folded(id);
-                let end = end as usize;
+                let name = inner.folded(id);
                 reading = Some(Reading {
                     id,
-                    start: end - folded.name.len(),
-                    end,
-                    boilerplate: folded.boilerplate,
-                    local_at: folded.local_at,
+                    start: end as usize - name.name.len(),
+                    name,
                     occurrences: Occurrences::default(),
                 });
             }
             let Some(current) = reading.as_mut() else {
                 break;
             };
-            if at + self.needle.len() > current.end {
+            let end = current.start + current.name.name.len();
+            if at + self.needle.len() > end {
                 // Runs into the next name.
                 continue;
             }
-            current.occurrences.add(
-                at - current.start,
-                self.needle.len(),
-                current.end - current.start,
-                current.boilerplate,
-                current.local_at,
-            );
+            current
+                .occurrences
+                .add(at - current.start, self.needle.len(), current.name);
             if current.occurrences.decided() {
-                from = current.end;
+                from = end;
             }
         }
         if let Some(done) = reading {
