@@ -11,6 +11,8 @@
 #   bench/publish-history.sh                         # 1,000 versions, SQLite then PostgreSQL
 #   BENCH_VERSIONS=200 BENCH_ENGINES=sqlite bench/publish-history.sh
 #   REGISTRY_BIN=/tmp/registry-server bench/publish-history.sh   # a prebuilt binary (no cargo build)
+#   BENCH_LOG=sqlx=debug,info bench/publish-history.sh   # the server's RUST_LOG: per-statement times in
+#                                                         # target/bench/logs/history-<engine>.log
 #
 # Needs cargo (unless REGISTRY_BIN), python3 (standard library only), curl, and psql plus PostgreSQL for
 # the postgres engine (BENCH_PG_* as in bench/publish.sh). Listens on 127.0.0.1 only.
