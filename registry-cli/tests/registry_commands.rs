@@ -449,13 +449,8 @@ fn credentials_are_stored_privately_and_never_printed() {
 
 #[test]
 fn an_unreachable_registry_is_a_user_error_with_a_hint() {
-    // A port that was free a moment ago.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
+    let (_held, address) = common::refused_address();
+    let url = format!("http://{address}");
     let user = User::new();
     let out = user.run(&url, &["search", "memory"]);
     assert_eq!(out.status.code(), Some(1));

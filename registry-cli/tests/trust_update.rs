@@ -342,9 +342,8 @@ fn failures_before_verification_are_clean() {
     let user = User::new();
 
     // Nothing listens on the port: a network failure, exit 1, one line and a hint.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
+    let (_held, address) = common::refused_address();
+    let url = format!("http://{address}");
     let repo = Repo::new();
     let root = repo.root_file(&user);
     let out = run(

@@ -34,3 +34,15 @@ macro_rules! on_both_engines {
         }
     };
 }
+
+/// A loopback address where connecting is refused: the socket is bound but never listens. Holding
+/// it keeps another process from taking the port while the test runs, which a port that was merely
+/// "free a moment ago" cannot promise when tests run in parallel.
+pub fn refused_address() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+    socket
+        .bind(([127, 0, 0, 1], 0).into())
+        .expect("binding a loopback port");
+    let address = socket.local_addr().expect("the bound address");
+    (socket, address)
+}

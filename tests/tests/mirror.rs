@@ -320,12 +320,9 @@ async fn interrupted_pass_resumes_and_reapplying_is_idempotent(db: TestDb) {
 
 #[tokio::test]
 async fn unreachable_upstream_is_a_clear_error() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens there.
+    let (_held, address) = registry_tests::refused_address();
+    let port = address.port();
     let url = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     let db = TestDb::sqlite().await;
     let store = db.store().await;

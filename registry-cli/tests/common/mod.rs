@@ -222,3 +222,13 @@ impl Registry {
         }
     }
 }
+
+/// A loopback address where connecting is refused: the socket is bound but never listens. Holding
+/// it keeps another process from taking the port while the test runs, which a port that was merely
+/// "free a moment ago" cannot promise when tests run in parallel.
+pub fn refused_address() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+    let address = socket.local_addr().unwrap();
+    (socket, address)
+}

@@ -59,34 +59,45 @@ impl Drop for Driver {
     }
 }
 
+/// Starts chromedriver on a port it picks itself (`--port=0`) and reads the port from the line it
+/// prints once it listens. Picking a free port here and handing it over raced with the other
+/// browser tests' processes: a port freed for chromedriver could be taken again before it bound.
 async fn start_driver(path: &PathBuf) -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(path)
-        .arg(format!("--port={port}"))
+    let mut child = Command::new(path)
+        .arg("--port=0")
         .arg("--allowed-ips=127.0.0.1")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("starting chromedriver");
-    let driver = Driver {
+    let stdout = child.stdout.take().expect("chromedriver's stdout");
+    let (port_found, port) = std::sync::mpsc::channel();
+    // Reads until the port line, then keeps draining so chromedriver never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut port_found = Some(port_found);
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+            let Ok(line) = line else { break };
+            let port = line
+                .split_once("started successfully on port ")
+                .and_then(|(_, rest)| rest.trim_end_matches('.').trim().parse::<u16>().ok());
+            if let (Some(port), Some(sender)) = (port, port_found.as_ref()) {
+                let _ = sender.send(port);
+                port_found = None;
+            }
+        }
+    });
+    let driver_waiting =
+        tokio::task::spawn_blocking(move || port.recv_timeout(Duration::from_secs(20)));
+    let mut driver = Driver {
         child,
-        url: format!("http://127.0.0.1:{port}"),
+        url: String::new(),
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+    // `driver` is dropped (and chromedriver killed) if this panics.
+    let port = driver_waiting
         .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not listen within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .unwrap()
+        .expect("chromedriver did not say which port it listens on within 20 s");
+    driver.url = format!("http://127.0.0.1:{port}");
     driver
 }
 
