@@ -256,15 +256,17 @@ pub fn gate_shared(
             result.acknowledge(&options.acknowledged);
             result
         };
-    // Publication `i` (as old) against the new version: `check` is pure, so publications sharing
-    // their contents share its result; only the versions (and so the verdict) differ.
-    let mut run_from = |i: usize, from: &semver::Version, to: &semver::Version| {
-        let unversioned = compared
-            .entry(owner(i))
-            .or_insert_with(|| check(content(i).side(), new.side()));
-        let mut result = unversioned.clone().with_versions(from, to);
-        result.acknowledge(&options.acknowledged);
-        result
+    // Publication `i` (as old) against the new version, acknowledgements applied but no versions set,
+    // kept in `compared` under the returned key: `check` is pure, so publications sharing their
+    // contents share it; only the versions (and so the verdict) differ. (Acknowledging and setting
+    // versions commute: each recomputes the verdict from the findings and the bump.)
+    let compare_once = |compared: &mut HashMap<usize, Report>, i: usize| -> usize {
+        compared.entry(owner(i)).or_insert_with(|| {
+            let mut result = check(content(i).side(), new.side());
+            result.acknowledge(&options.acknowledged);
+            result
+        });
+        owner(i)
     };
 
     // Metadata republish: `X.Y.Z-N` after `X.Y.Z`.
@@ -274,7 +276,8 @@ pub fn gate_shared(
         })
     {
         let original = &history[index];
-        let result = run_from(index, &base, &version);
+        let key = compare_once(&mut compared, index);
+        let result = compared[&key].clone().with_versions(&base, &version);
         report.baseline_version = Some(original.version.clone());
         report.required_bump = result.required_bump;
         report.actual_bump = Some(Bump::Patch);
@@ -319,7 +322,10 @@ pub fn gate_shared(
     let actual = actual_bump(&baseline_version, &version);
     report.actual_bump = Some(actual);
     if new.has_contract() && content(baseline_index).has_contract() {
-        let result = run_from(baseline_index, &baseline_version, &version);
+        let key = compare_once(&mut compared, baseline_index);
+        let result = compared[&key]
+            .clone()
+            .with_versions(&baseline_version, &version);
         report.required_bump = result.required_bump;
         if result.verdict == Verdict::Reject {
             report.reject(
@@ -403,25 +409,29 @@ pub fn gate_shared(
             {
                 continue;
             }
-            let result = run_from(index, older_version, &version);
-            if result.verdict == Verdict::Reject {
-                report.reject(
-                    "transitive-break",
-                    format!(
-                        "compared with the earlier release {}, the changes need a {} bump but {} → {} is a {} bump",
-                        older.version,
-                        result.required_bump,
-                        older.version,
-                        new.version,
-                        actual_bump(older_version, &version)
-                    ),
-                );
-                report.checks.push(GateCheck {
-                    kind: CheckKind::Transitive,
-                    against: older.version.clone(),
-                    report: result,
-                });
+            // Only a rejection goes into the report, and a comparison rejects exactly when the changes
+            // need more than the bump (`Report::with_versions`): decided before building the report,
+            // as a long line has many releases that pass.
+            let key = compare_once(&mut compared, index);
+            let actual = actual_bump(older_version, &version);
+            if compared[&key].required_bump <= actual {
+                continue;
             }
+            let result = compared[&key]
+                .clone()
+                .with_versions(older_version, &version);
+            report.reject(
+                "transitive-break",
+                format!(
+                    "compared with the earlier release {}, the changes need a {} bump but {} → {} is a {actual} bump",
+                    older.version, result.required_bump, older.version, new.version,
+                ),
+            );
+            report.checks.push(GateCheck {
+                kind: CheckKind::Transitive,
+                against: older.version.clone(),
+                report: result,
+            });
         }
     }
     report
