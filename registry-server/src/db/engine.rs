@@ -83,6 +83,16 @@ pub(crate) trait Engine: Send + Sync {
     /// Appends ` and <the JSON array text in column holds value>`.
     fn push_contains<'a>(sql: &mut Sql<'a>, column: &str, value: &'a str);
 
+    /// Appends an aggregate over the selected rows: one JSON text, an array holding each row's `items`
+    /// as an array, in no particular order; `[]` when no row matched. A long list then comes back as
+    /// one value instead of a row each, which on SQLite spares a copy of every column and a hand-off
+    /// from its worker thread per row. (An `order by` in the aggregate costs SQLite a sort through a
+    /// temporary b-tree, more than sorting the parsed items.)
+    fn push_json_rows(sql: &mut Sql<'_>, items: &str);
+
+    /// The expression for timestamp `column` in microseconds since the epoch (how SQLite stores it).
+    fn micros(column: &str) -> String;
+
     /// Inserts and indexes the search documents of `versions` (distinct digests, none stored yet).
     fn insert_documents(
         &self,

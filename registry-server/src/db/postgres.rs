@@ -233,6 +233,17 @@ impl Engine for PgStore {
         self.analyze_if_grown().await;
     }
 
+    fn push_json_rows(sql: &mut Sql<'_>, items: &str) {
+        sql.push(&format!(
+            "coalesce(json_agg(json_build_array({items})), '[]')::text"
+        ));
+    }
+
+    /// `extract` gives an exact numeric (PostgreSQL 14 and later), so no microsecond is lost.
+    fn micros(column: &str) -> String {
+        format!("(extract(epoch from {column}) * 1000000)::bigint")
+    }
+
     fn push_in<'a>(sql: &mut Sql<'a>, list: Values<'a>) {
         sql.push(" = any(").bind(list).push(")");
     }

@@ -34,8 +34,6 @@ pub(crate) fn record(row: &mut Row) -> Result<VersionRecord, StoreError> {
 /// The columns of server version `v` a [`StoredVersion`] (and its server's name) is read from.
 pub(crate) const STORED_COLUMNS: &str = "v.server_name, v.id, v.version, v.precedence_key, \
     v.status, v.status_message, v.published_at, v.is_latest";
-/// How many columns [`STORED_COLUMNS`] names: further columns of a row start here.
-pub(crate) const STORED_WIDTH: usize = 8;
 
 pub(crate) fn stored_version(row: &mut Row) -> Result<(String, StoredVersion), StoreError> {
     Ok((

@@ -251,6 +251,14 @@ impl Engine for SqliteStore {
         sql.push("))");
     }
 
+    fn push_json_rows(sql: &mut Sql<'_>, items: &str) {
+        sql.push(&format!("json_group_array(json_array({items}))"));
+    }
+
+    fn micros(column: &str) -> String {
+        column.to_owned()
+    }
+
     fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str]) {
         sql.push("server_versions v where v.server_name");
         Self::push_in(sql, Values::texts(names.iter().copied()));

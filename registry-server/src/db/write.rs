@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 use super::engine::Engine;
 use super::plan::{Incoming, LatestMoves, NewVersion, StoredVersion, plan_batch, remote_urls};
 use super::plan::{text_column, touched_names};
-use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, STORED_WIDTH, first, record, stored_version};
-use super::sql::{Sql, Values};
+use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, first, record, stored_version};
+use super::sql::{Sql, Values, from_micros};
 use super::{
     ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion, Status, StoreError, VersionRecord,
     now,
@@ -337,28 +337,64 @@ struct History {
     contract_key: Option<String>,
 }
 
+/// One version in [`history`]'s JSON: id, version, precedence key, status, status message, published_at
+/// (microseconds), is_latest (0/1), contract key.
+type HistoryItem = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<String>,
+);
+
 /// Every version of `server_name` in publish order (on SQLite from the covering index
-/// `server_versions_history`, not from the manifest-carrying rows).
+/// `server_versions_history`, not from the manifest-carrying rows), read as one JSON value: at 1,000
+/// versions a row each made this read the part of a publish that grows with history.
 async fn history<E: Engine>(
     engine: &E,
     tx: &mut E::Tx,
     server_name: &str,
 ) -> Result<Vec<History>, StoreError> {
-    let sql = Sql::new(&format!(
-        "select {STORED_COLUMNS}, c.contract_key \
-         from server_versions v left join version_contracts c on c.version_id = v.id \
-         where v.server_name = $1 order by v.published_at, v.id"
-    ))
-    .arg(server_name);
-    let rows = engine.fetch(Some(tx), sql).await?;
-    rows.into_iter()
-        .map(|mut row| {
-            let (_, stored) = stored_version(&mut row)?;
-            Ok(History {
-                stored,
-                contract_key: row.opt_text(STORED_WIDTH)?,
-            })
-        })
+    let mut sql = Sql::new("select ");
+    E::push_json_rows(
+        &mut sql,
+        &format!(
+            "v.id, v.version, v.precedence_key, v.status, v.status_message, {}, \
+             case when v.is_latest then 1 else 0 end, c.contract_key",
+            E::micros("v.published_at")
+        ),
+    );
+    sql.push(
+        " from server_versions v left join version_contracts c on c.version_id = v.id \
+         where v.server_name = ",
+    )
+    .bind(server_name);
+    let text = first(engine.fetch(Some(tx), sql).await?, |row| row.text(0))?.unwrap_or_default();
+    let mut items: Vec<HistoryItem> = serde_json::from_str(&text)
+        .map_err(|err| StoreError::Corrupt(format!("history of {server_name}: {err}")))?;
+    // Publish order: by published_at, then id.
+    items.sort_unstable_by_key(|item| (item.5, item.0));
+    items
+        .into_iter()
+        .map(
+            |(id, version, precedence_key, status, status_message, published_at, latest, key)| {
+                Ok(History {
+                    stored: StoredVersion {
+                        id,
+                        version,
+                        precedence_key,
+                        status: status.parse()?,
+                        status_message,
+                        published_at: from_micros(published_at)?,
+                        is_latest: latest != 0,
+                    },
+                    contract_key: key,
+                })
+            },
+        )
         .collect()
 }
 
