@@ -46,6 +46,7 @@ impl TestDb {
             database_url: None,
             data_dir: Some(dir.path().to_owned()),
             max_connections: MAX_CONNECTIONS,
+            min_connections: 0,
             acquire_timeout: ACQUIRE_TIMEOUT,
         };
         Self {
@@ -62,6 +63,7 @@ impl TestDb {
             database_url: Some(database.url().to_owned()),
             data_dir: None,
             max_connections: MAX_CONNECTIONS,
+            min_connections: 0,
             acquire_timeout: ACQUIRE_TIMEOUT,
         };
         Self {

@@ -184,6 +184,7 @@ impl Registry {
                 database_url: None,
                 data_dir: Some(data_dir),
                 max_connections: 4,
+                min_connections: 0,
                 acquire_timeout: Duration::from_secs(5),
             })
             .await

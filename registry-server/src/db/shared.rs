@@ -25,6 +25,7 @@ pub(crate) fn pool_options<DB: sqlx::Database>(
 ) -> PoolOptions<DB> {
     PoolOptions::new()
         .max_connections(max_connections)
+        .min_connections(config.min_connections.min(max_connections))
         .acquire_timeout(acquire_timeout(config))
         .test_before_acquire(false)
         .before_acquire(|connection: &mut DB::Connection, meta| {

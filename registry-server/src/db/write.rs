@@ -337,18 +337,21 @@ struct History {
     contract_key: Option<String>,
 }
 
-/// One version in [`history`]'s JSON: id, version, precedence key, status, status message, published_at
-/// (microseconds), is_latest (0/1), contract key.
-type HistoryItem = (
-    i64,
-    String,
-    String,
-    String,
-    Option<String>,
-    i64,
-    i64,
-    Option<String>,
-);
+/// One version in [`history`]'s JSON, an array of these fields in this order (serde reads a struct
+/// from an array positionally).
+#[derive(serde::Deserialize)]
+struct HistoryItem {
+    id: i64,
+    version: String,
+    precedence_key: String,
+    status: String,
+    status_message: Option<String>,
+    /// Microseconds since the epoch.
+    published_at: i64,
+    /// 0 or 1.
+    is_latest: i64,
+    contract_key: Option<String>,
+}
 
 /// Every version of `server_name` in publish order (on SQLite from the covering index
 /// `server_versions_history`, not from the manifest-carrying rows), read as one JSON value: at 1,000
@@ -376,25 +379,23 @@ async fn history<E: Engine>(
     let mut items: Vec<HistoryItem> = serde_json::from_str(&text)
         .map_err(|err| StoreError::Corrupt(format!("history of {server_name}: {err}")))?;
     // Publish order: by published_at, then id.
-    items.sort_unstable_by_key(|item| (item.5, item.0));
+    items.sort_unstable_by_key(|item| (item.published_at, item.id));
     items
         .into_iter()
-        .map(
-            |(id, version, precedence_key, status, status_message, published_at, latest, key)| {
-                Ok(History {
-                    stored: StoredVersion {
-                        id,
-                        version,
-                        precedence_key,
-                        status: status.parse()?,
-                        status_message,
-                        published_at: from_micros(published_at)?,
-                        is_latest: latest != 0,
-                    },
-                    contract_key: key,
-                })
-            },
-        )
+        .map(|item| {
+            Ok(History {
+                stored: StoredVersion {
+                    id: item.id,
+                    version: item.version,
+                    precedence_key: item.precedence_key,
+                    status: item.status.parse()?,
+                    status_message: item.status_message,
+                    published_at: from_micros(item.published_at)?,
+                    is_latest: item.is_latest != 0,
+                },
+                contract_key: item.contract_key,
+            })
+        })
         .collect()
 }
 
