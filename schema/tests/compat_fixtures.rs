@@ -7,8 +7,8 @@
 
 use registry_schema::ToolSurface;
 use registry_schema::compat::{
-    Bump, Direction, Flag, GateOptions, Publication, Report, SurfaceKind, Verdict, check_surfaces,
-    gate,
+    Bump, CheckKind, Direction, Flag, GateOptions, Publication, Report, SurfaceKind, Verdict,
+    check_surfaces, gate,
 };
 use serde_json::{Value, json};
 
@@ -369,6 +369,42 @@ fn f10_transitive_readd_with_another_type() {
         },
     );
     assert_eq!(stepwise.verdict, Verdict::Pass, "{stepwise:#?}");
+}
+
+/// The transitive pass lists the earlier releases whose comparison breaks, and only those: 1.1.0's
+/// comparison needs a minor bump and 1.1.0 → 1.2.0 is one (passes), 1.0.0's needs a major one.
+#[test]
+fn transitive_lists_only_the_releases_that_break() {
+    let level = |schema: Value| json!({"name":"log","inputSchema":{"type":"object","properties":{"level":schema}}});
+    let bare = json!({"name":"log","inputSchema":{"type":"object","properties":{}}});
+    let history = [
+        publication("1.0.0", level(json!({"type":"string"}))),
+        publication("1.1.0", bare.clone()),
+        publication("1.1.5", bare),
+    ];
+    let new = publication("1.2.0", level(json!({"type":"integer"})));
+    let report = gate(&history, &new, &GateOptions::default());
+    assert_eq!(report.verdict, Verdict::Reject, "{report:#?}");
+    assert_eq!(report.baseline_version.as_deref(), Some("1.1.5"));
+    let checks: Vec<(CheckKind, &str, Verdict)> = report
+        .checks
+        .iter()
+        .map(|check| (check.kind, check.against.as_str(), check.report.verdict))
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            (CheckKind::Baseline, "1.1.5", Verdict::Pass),
+            (CheckKind::Transitive, "1.0.0", Verdict::Reject),
+        ]
+    );
+    let transitive = &report.checks[1].report;
+    assert_eq!(transitive.baseline_version.as_deref(), Some("1.0.0"));
+    assert_eq!(transitive.new_version.as_deref(), Some("1.2.0"));
+    assert_eq!(transitive.actual_bump, Some(Bump::Minor));
+    assert_eq!(transitive.required_bump, Bump::Major);
+    let reasons: Vec<&str> = report.reasons.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(reasons, ["transitive-break"]);
 }
 
 // --- rule-table cases beyond the fixtures ---
