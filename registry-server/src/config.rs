@@ -27,7 +27,7 @@ pub struct DatabaseArgs {
     #[arg(long, env = "REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 0)]
     pub db_max_connections: u32,
     /// Database connections kept open even when idle (at most the maximum), so requests do not wait
-    /// while new ones are opened (about 85 ms each for TLS to PostgreSQL on a test machine).
+    /// while new ones are opened (TLS set-up and a cold PostgreSQL backend: a few ms each).
     #[arg(long, env = "REGISTRY_DB_MIN_CONNECTIONS", default_value_t = 4)]
     pub db_min_connections: u32,
     /// Seconds a request may wait for a free database connection before getting 503.

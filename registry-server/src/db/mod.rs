@@ -66,8 +66,8 @@ pub struct DatabaseConfig {
     /// Connection pool size (per replica).
     pub max_connections: u32,
     /// Connections the pool keeps open (opened in the background from the start, and replaced in the
-    /// background when they age out), so a request rarely waits while one is opened: a TLS connection
-    /// to PostgreSQL took about 85 ms to open on the benchmark machine. At most `max_connections`.
+    /// background when they age out), so a request rarely waits while one is opened (TLS set-up and a
+    /// cold PostgreSQL backend). At most `max_connections`.
     pub min_connections: u32,
     /// How long a request may wait for a pooled connection before the store reports itself unavailable.
     pub acquire_timeout: Duration,
