@@ -26,10 +26,6 @@ pub struct DatabaseArgs {
     /// least 4, at most 16, since its connections share one file and each keeps a thread and a cache).
     #[arg(long, env = "REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 0)]
     pub db_max_connections: u32,
-    /// Database connections kept open even when idle (at most the maximum), so requests do not wait
-    /// while new ones are opened (TLS set-up and a cold PostgreSQL backend: a few ms each).
-    #[arg(long, env = "REGISTRY_DB_MIN_CONNECTIONS", default_value_t = 4)]
-    pub db_min_connections: u32,
     /// Seconds a request may wait for a free database connection before getting 503.
     #[arg(long, env = "REGISTRY_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
     pub db_acquire_timeout: u64,
@@ -41,7 +37,9 @@ impl DatabaseArgs {
             database_url: self.database_url.clone(),
             data_dir: self.data_dir.clone(),
             max_connections: self.db_max_connections,
-            min_connections: self.db_min_connections,
+            // Kept open by `serve` only (`ServeArgs::db_min_connections`): the one-shot commands
+            // would open them for nothing.
+            min_connections: 0,
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
         }
     }
@@ -55,6 +53,10 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// Database connections kept open even when idle (at most the maximum), so requests do not wait
+    /// while new ones are opened (TLS set-up and a cold PostgreSQL backend: a few ms each).
+    #[arg(long, env = "REGISTRY_DB_MIN_CONNECTIONS", default_value_t = 4)]
+    pub db_min_connections: u32,
     /// Do not apply pending migrations at start (run `registry-server migrate` separately).
     #[arg(long, env = "REGISTRY_NO_MIGRATE")]
     pub no_migrate: bool,

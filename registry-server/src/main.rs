@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use registry_schema::Policy;
 use registry_server::auth::{Action, Permission, check_pattern, issue_token};
 use registry_server::config::{DatabaseArgs, ServeArgs, ServerConfig};
-use registry_server::db::{Store, redact_url};
+use registry_server::db::{DatabaseConfig, Store, redact_url};
 use registry_server::telemetry::{self, LogFormat};
 use registry_server::{AppState, import, serve, shutdown_signal};
 
@@ -131,8 +131,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn open_store(database: &DatabaseArgs, migrate: bool) -> anyhow::Result<Store> {
-    let config = database.to_config();
+async fn open_store(config: DatabaseConfig, migrate: bool) -> anyhow::Result<Store> {
     let store = Store::connect(&config)
         .await
         .with_context(|| match &config.database_url {
@@ -175,7 +174,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 serve: args,
                 announce: lan,
             } = *command;
-            let store = open_store(&args.database, !args.no_migrate).await?;
+            let config = DatabaseConfig {
+                min_connections: args.db_min_connections,
+                ..args.database.to_config()
+            };
+            let store = open_store(config, !args.no_migrate).await?;
             warm_search_index(&store).await;
             let listener = tokio::net::TcpListener::bind(args.listen)
                 .await
@@ -206,7 +209,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate(database) => {
-            open_store(&database, true).await?;
+            open_store(database.to_config(), true).await?;
             telemetry::announce(tracing::Level::INFO, "migrations applied");
             Ok(())
         }
@@ -228,7 +231,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     permissions.push(Permission::new(action, pattern.clone()));
                 }
             }
-            let store = open_store(&database, true).await?;
+            let store = open_store(database.to_config(), true).await?;
             let issued = issue_token(&permissions, description)?;
             store.insert_token(&issued.record).await?;
             eprintln!(
@@ -239,13 +242,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(TokenCommand::List { json, database }) => {
-            let store = open_store(&database, true).await?;
+            let store = open_store(database.to_config(), true).await?;
             let tokens = store.tokens().await?;
             print!("{}", token_listing(&tokens, json)?);
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { id, database }) => {
-            let store = open_store(&database, true).await?;
+            let store = open_store(database.to_config(), true).await?;
             let Some(token) = store.revoke_token(&id).await? else {
                 anyhow::bail!("no token with id `{id}` (see `registry-server token list`)");
             };
@@ -258,7 +261,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             database,
             strict,
         } => {
-            let store = open_store(&database, true).await?;
+            let store = open_store(database.to_config(), true).await?;
             let policy = if strict {
                 Policy::strict()
             } else {
@@ -281,7 +284,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Mirror(args) => {
-            let store = open_store(&args.database, true).await?;
+            let store = open_store(args.database.to_config(), true).await?;
             registry_server::mirror::run(&store, &args).await
         }
         Command::Healthcheck { url } => registry_server::healthcheck::check(&url),

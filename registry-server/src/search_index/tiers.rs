@@ -337,8 +337,9 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
         NameMatch::No => {}
     };
     let matcher = NameMatcher::new(term);
+    // Candidates come back only when there are at most one in SCAN_FRACTION servers.
     match inner.name_grams.candidates(term, servers / SCAN_FRACTION) {
-        Some(candidates) if candidates.len() <= servers / SCAN_FRACTION => {
+        Some(candidates) => {
             for id in candidates {
                 record(id, matcher.classify(inner.folded(id)));
             }
