@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::name::string_newtype_impls;
 
+mod order;
+pub use order::{is_release_key, line_range, order_key};
+
 /// Longest version string accepted (official schema and database column).
 pub const MAX_VERSION_LEN: usize = 255;
 
