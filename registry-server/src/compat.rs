@@ -14,7 +14,7 @@ use registry_schema::{Manifest, ServerJson, ToolSurface};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::{CompatPolicy, PublishedVersion, Status};
+use crate::db::{CompatPolicy, GateDecision, GateHistory, PublishedVersion, Status};
 
 /// What the gate compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -213,14 +213,19 @@ pub struct Refusal(pub Box<CompatReport>);
 /// reads, the others by version and status; see [`PublishedVersion`]) and applies the policy. `Ok(Some(json))`
 /// is the report to keep; `Ok(None)` leaves the decision to the store (a duplicate version, which is a
 /// plain 409). Under `advise`, or when the publisher accepted every break, a rejected version is kept with
-/// the report saying so (`unannounced_break`).
+/// the report saying so (`unannounced_break`). A rejection over a summary of the history asks for all of
+/// it, as the report names every release the new version breaks with.
 pub fn gate_publish(
     manifest: &Manifest,
-    history: &[PublishedVersion],
+    history: GateHistory<'_>,
     request: &GateRequest,
-) -> Result<Option<String>, Refusal> {
-    let publications: Vec<Publication> = history.iter().map(publication).collect();
-    let same_as: Vec<Option<usize>> = history.iter().map(|stored| stored.same_as).collect();
+) -> GateDecision<Refusal> {
+    let publications: Vec<Publication> = history.versions.iter().map(publication).collect();
+    let same_as: Vec<Option<usize>> = history
+        .versions
+        .iter()
+        .map(|stored| stored.same_as)
+        .collect();
     let new_surface = surface(manifest.server());
     let scope = if new_surface.is_some() {
         Scope::Surface
@@ -243,17 +248,20 @@ pub fn gate_publish(
         .iter()
         .any(|reason| reason.id == "version-duplicate")
     {
-        return Ok(None);
+        return GateDecision::Decided(Ok(None));
+    }
+    if gate.verdict == Verdict::Reject && !history.complete {
+        return GateDecision::NeedsEveryVersion;
     }
     let mut report = CompatReport::new(gate, scope, request.policy);
     if report.verdict == Verdict::Reject {
         match report.unannounced(request) {
             Some(unannounced) => report.unannounced_break = Some(unannounced),
-            None => return Err(Refusal(Box::new(report))),
+            None => return GateDecision::Decided(Err(Refusal(Box::new(report)))),
         }
     }
     // Serializing plain data cannot fail; were it to, the version is still published, without report.
-    Ok(serde_json::to_string(&report).ok())
+    GateDecision::Decided(Ok(serde_json::to_string(&report).ok()))
 }
 
 /// `_meta["dev.mcp-reg/compat"]` of a version whose kept report (JSON text) records a break its version

@@ -17,6 +17,8 @@ mod policies;
 mod publishing;
 #[path = "storage/search.rs"]
 mod search;
+#[path = "storage/summaries.rs"]
+mod summaries;
 #[path = "storage/timestamps.rs"]
 mod timestamps;
 #[path = "storage/writes.rs"]
@@ -27,6 +29,7 @@ use listing::*;
 use policies::*;
 use publishing::*;
 use search::*;
+use summaries::*;
 use timestamps::*;
 use writes::*;
 
@@ -55,4 +58,7 @@ registry_tests::on_both_engines!(
     key_log_records_every_key_change,
     key_log_backfills_keys_that_predate_it,
     imported_histories_get_contract_keys_at_the_next_publish,
+    a_long_line_is_summarised_and_latest_still_follows_the_rules,
+    a_history_the_summary_cannot_stand_for_is_read_whole,
+    each_contract_of_the_line_is_compared_through_its_highest_release,
 );

@@ -21,6 +21,7 @@
 
 mod admin;
 mod engine;
+mod history;
 mod key_log;
 mod plan;
 mod postgres;
@@ -175,7 +176,8 @@ impl Store {
             Engines::Sqlite(engine) => engine.migrate().await?,
             Engines::Postgres(engine) => engine.migrate().await?,
         }
-        dispatch!(self, key_log::backfill())
+        dispatch!(self, key_log::backfill())?;
+        dispatch!(self, history::backfill_order_keys())
     }
 
     /// Round trip to the database, for `/health`.
@@ -183,11 +185,13 @@ impl Store {
         dispatch!(self, read::ping())
     }
 
-    /// Publishes one version after `gate` approved it, atomically: `gate` sees every stored version of
-    /// the server (publish order; manifests only of those the compatibility gate reads, see
+    /// Publishes one version after `gate` approved it, atomically: `gate` sees the server's stored
+    /// versions (publish order; manifests only of those the compatibility gate reads, see
     /// [`PublishedVersion`]) while no other writer can change them, and returns the report to
-    /// keep with the new version, or a refusal, in which case nothing is stored. `provenance` (verified
-    /// by the caller) is stored with the version in the same transaction.
+    /// keep with the new version, or a refusal, in which case nothing is stored. It is shown a summary
+    /// first ([`GateHistory::complete`] false) and every version only when it asks for them
+    /// ([`GateDecision::NeedsEveryVersion`]). `provenance` (verified by the caller) is stored with the
+    /// version in the same transaction.
     ///
     /// A version with the same precedence as a stored one fails with [`StoreError::Duplicate`] before
     /// the gate runs; when the stored manifest is the one sent (same RFC 8785 digest) the error carries
@@ -196,7 +200,7 @@ impl Store {
         &self,
         manifest: &Manifest,
         extras: PublishExtras<'_>,
-        gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, E> + Send,
+        gate: impl FnMut(GateHistory<'_>) -> GateDecision<E> + Send,
     ) -> Result<Result<VersionRecord, E>, StoreError> {
         dispatch!(self, write::publish_gated(manifest, extras, gate))
     }
@@ -294,6 +298,7 @@ impl Store {
             .map(|manifest| Incoming {
                 manifest,
                 source: None,
+                contract_key: None,
             })
             .collect();
         dispatch!(self, write::import(&entries))
@@ -310,6 +315,7 @@ impl Store {
             .map(|entry| Incoming {
                 manifest: &entry.manifest,
                 source: entry.source.as_ref(),
+                contract_key: None,
             })
             .collect();
         dispatch!(self, write::import(&entries))

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use registry_schema::Manifest;
-use registry_schema::version::{LatestCandidate, pick_latest, precedence_key};
+use registry_schema::version::{LatestCandidate, order_key, pick_latest, precedence_key};
 use time::OffsetDateTime;
 
 use super::search::SearchFields;
@@ -89,6 +89,8 @@ fn move_latest(
 pub(crate) struct Incoming<'m> {
     pub manifest: &'m Manifest,
     pub source: Option<&'m SourceMeta>,
+    /// `registry_schema::compat::contract_key` of the manifest, when the write knows it (publishes).
+    pub contract_key: Option<&'m str>,
 }
 
 /// A version a write will insert.
@@ -96,6 +98,9 @@ pub(crate) struct Incoming<'m> {
 pub(crate) struct NewVersion<'m> {
     pub manifest: &'m Manifest,
     pub precedence_key: String,
+    /// `registry_schema::version::order_key`, or '' for a version that is not semver.
+    pub order_key: String,
+    pub contract_key: Option<&'m str>,
     pub fields: SearchFields,
     pub is_latest: bool,
     pub status: Status,
@@ -122,6 +127,8 @@ impl<'m> NewVersion<'m> {
         Self {
             manifest: incoming.manifest,
             precedence_key,
+            order_key: order_key(incoming.manifest.version().as_str()).unwrap_or_default(),
+            contract_key: incoming.contract_key,
             fields: SearchFields::of(incoming.manifest),
             is_latest: false,
             status,

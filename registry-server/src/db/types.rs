@@ -151,6 +151,26 @@ pub struct PublishedVersion {
     pub same_as: Option<usize>,
 }
 
+/// The stored versions a publish's gate is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct GateHistory<'a> {
+    /// In publish order.
+    pub versions: &'a [PublishedVersion],
+    /// `false` when `versions` is a summary: the versions the gate reads when it passes (see
+    /// `registry_schema::compat::gate_reads`), found by semver order instead of reading them all.
+    pub complete: bool,
+}
+
+/// What a publish's gate decided.
+#[derive(Debug)]
+pub enum GateDecision<E> {
+    /// The report to keep with the new version (or none), or the refusal.
+    Decided(Result<Option<String>, E>),
+    /// The gate refused over a summary: it needs every version, to name each one the new version
+    /// breaks with. The store shows it the complete history.
+    NeedsEveryVersion,
+}
+
 /// `version=` on a list, or the `{version}` path segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VersionSelector {

@@ -5,18 +5,19 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use registry_schema::Manifest;
-use registry_schema::compat::{Publication, contract_key, gate_reads};
-use registry_schema::version::precedence_key;
+use registry_schema::compat::contract_key;
+use registry_schema::version::{order_key, precedence_key};
 use time::OffsetDateTime;
 
 use super::engine::Engine;
+use super::history::{History, gate_history, gate_summary, history};
 use super::plan::{Incoming, LatestMoves, NewVersion, StoredVersion, plan_batch, remote_urls};
 use super::plan::{text_column, touched_names};
 use super::rows::{RECORD_COLUMNS, STORED_COLUMNS, first, record, stored_version};
-use super::sql::{Sql, Values, from_micros};
+use super::sql::{Sql, Values};
 use super::{
-    ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion, Status, StoreError, VersionRecord,
-    now,
+    GateDecision, GateHistory, ImportOutcome, MirrorTimes, PublishExtras, PublishedVersion,
+    StoreError, VersionRecord, now,
 };
 
 /// What [`write_batch`] did.
@@ -127,6 +128,16 @@ async fn write_locked<'m, E: Engine>(
             });
         }
         insert_remote_urls(engine, tx, chunk).await?;
+        let contracts: Vec<ContractRow<'_>> = chunk
+            .iter()
+            .map(|row| ContractRow {
+                server_name: row.manifest.name().as_str(),
+                precedence_key: &row.precedence_key,
+                order_key: &row.order_key,
+                contract_key: row.contract_key,
+            })
+            .collect();
+        record_contracts(engine, tx, &contracts).await?;
     }
     Ok(Written {
         inserted: plan.inserts,
@@ -194,10 +205,10 @@ async fn insert_versions<E: Engine>(
     let mut sql = Sql::new(
         "insert into server_versions (server_name, version, precedence_key, status, \
          status_message, status_changed_at, published_at, updated_at, changed_at, is_latest, \
-         document_id, registry_types, transports, manifest) \
+         document_id, registry_types, transports, manifest, order_key) \
          select r.server_name, r.version, r.precedence_key, r.status, r.status_message, \
          r.status_changed_at, r.published_at, r.updated_at, r.changed_at, r.is_latest, \
-         r.document_id, r.registry_types, r.transports, r.manifest from ",
+         r.document_id, r.registry_types, r.transports, r.manifest, r.order_key from ",
     );
     E::push_rows(
         &mut sql,
@@ -241,6 +252,7 @@ async fn insert_versions<E: Engine>(
                 json(text_column(rows, |r| &r.fields.transports)),
             ),
             ("manifest", text_column(rows, |r| r.manifest.raw())),
+            ("order_key", text_column(rows, |r| &r.order_key)),
             ("ord", ordinals(rows.len())),
         ],
     );
@@ -328,149 +340,6 @@ async fn check_remote_urls<E: Engine>(
     }
 }
 
-/// A stored version as a publish reads it, once, for the gate, the duplicate check and the latest
-/// flags: no manifest, which only the versions the gate compares with need ([`gate_loads`]).
-struct History {
-    stored: StoredVersion,
-    /// `registry_schema::compat::contract_key` of its manifest (`version_contracts`), kept at publish;
-    /// `None` for versions stored before, and imported ones.
-    contract_key: Option<String>,
-}
-
-/// One version in [`history`]'s JSON, an array of these fields in this order (serde reads a struct
-/// from an array positionally).
-#[derive(serde::Deserialize)]
-struct HistoryItem {
-    id: i64,
-    version: String,
-    precedence_key: String,
-    status: String,
-    status_message: Option<String>,
-    /// Microseconds since the epoch.
-    published_at: i64,
-    /// 0 or 1.
-    is_latest: i64,
-    contract_key: Option<String>,
-}
-
-/// Every version of `server_name` in publish order (on SQLite from the covering index
-/// `server_versions_history`, not from the manifest-carrying rows), read as one JSON value: at 1,000
-/// versions a row each made this read the part of a publish that grows with history.
-async fn history<E: Engine>(
-    engine: &E,
-    tx: &mut E::Tx,
-    server_name: &str,
-) -> Result<Vec<History>, StoreError> {
-    let mut sql = Sql::new("select ");
-    E::push_json_rows(
-        &mut sql,
-        &format!(
-            "v.id, v.version, v.precedence_key, v.status, v.status_message, {}, \
-             case when v.is_latest then 1 else 0 end, c.contract_key",
-            E::micros("v.published_at")
-        ),
-    );
-    sql.push(
-        " from server_versions v left join version_contracts c on c.version_id = v.id \
-         where v.server_name = ",
-    )
-    .bind(server_name);
-    let text = first(engine.fetch(Some(tx), sql).await?, |row| row.text(0))?.unwrap_or_default();
-    let mut items: Vec<HistoryItem> = serde_json::from_str(&text)
-        .map_err(|err| StoreError::Corrupt(format!("history of {server_name}: {err}")))?;
-    // Publish order: by published_at, then id.
-    items.sort_unstable_by_key(|item| (item.published_at, item.id));
-    items
-        .into_iter()
-        .map(|item| {
-            Ok(History {
-                stored: StoredVersion {
-                    id: item.id,
-                    version: item.version,
-                    precedence_key: item.precedence_key,
-                    status: item.status.parse()?,
-                    status_message: item.status_message,
-                    published_at: from_micros(item.published_at)?,
-                    is_latest: item.is_latest != 0,
-                },
-                contract_key: item.contract_key,
-            })
-        })
-        .collect()
-}
-
-/// Which stored manifests the gate needs for a new `version` after `history`: the indices to load,
-/// and for every entry the loaded one standing for it (equal contract keys). Of the sandwich
-/// candidates only those up to the first one known to parse (it has a key) are needed.
-fn gate_loads(history: &[History], version: &str) -> (Vec<usize>, Vec<Option<usize>>) {
-    let stubs: Vec<Publication> = history
-        .iter()
-        .map(|entry| Publication {
-            version: entry.stored.version.clone(),
-            deleted: entry.stored.status == Status::Deleted,
-            ..Publication::default()
-        })
-        .collect();
-    let reads = gate_reads(&stubs, version);
-    let mut load = Vec::new();
-    let mut same_as = vec![None; history.len()];
-    let mut owners: HashMap<&str, usize> = HashMap::new();
-    let mut read = |index: usize| match history[index].contract_key.as_deref() {
-        Some(key) => match owners.get(key) {
-            Some(&owner) if owner != index => same_as[index] = Some(owner),
-            Some(_) => {}
-            None => {
-                owners.insert(key, index);
-                load.push(index);
-            }
-        },
-        None => load.push(index),
-    };
-    for &index in &reads.always {
-        read(index);
-    }
-    for &index in &reads.sandwich {
-        read(index);
-        if history[index].contract_key.is_some() {
-            break;
-        }
-    }
-    load.sort_unstable();
-    load.dedup();
-    (load, same_as)
-}
-
-/// The history as the gate sees it: manifests of the entries `gate_loads` picks, read now.
-async fn gate_history<E: Engine>(
-    engine: &E,
-    tx: &mut E::Tx,
-    history: &[History],
-    version: &str,
-) -> Result<Vec<PublishedVersion>, StoreError> {
-    let (load, same_as) = gate_loads(history, version);
-    let mut manifests: HashMap<i64, String> = HashMap::with_capacity(load.len());
-    if !load.is_empty() {
-        let mut sql = Sql::new("select id, manifest from server_versions where id");
-        E::push_in(
-            &mut sql,
-            Values::Int(load.iter().map(|&index| history[index].stored.id).collect()),
-        );
-        for mut row in engine.fetch(Some(tx), sql).await? {
-            manifests.insert(row.int(0)?, row.text(1)?);
-        }
-    }
-    Ok(history
-        .iter()
-        .zip(same_as)
-        .map(|(entry, same_as)| PublishedVersion {
-            manifest: manifests.remove(&entry.stored.id),
-            version: entry.stored.version.clone(),
-            status: entry.stored.status,
-            same_as,
-        })
-        .collect())
-}
-
 fn duplicate_error(manifest: &Manifest) -> StoreError {
     StoreError::Duplicate {
         server_name: manifest.name().as_str().to_owned(),
@@ -511,36 +380,58 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     engine: &E,
     manifest: &Manifest,
     extras: PublishExtras<'_>,
-    gate: impl FnOnce(&[PublishedVersion]) -> Result<Option<String>, X> + Send,
+    mut gate: impl FnMut(GateHistory<'_>) -> GateDecision<X> + Send,
 ) -> Result<Result<VersionRecord, X>, StoreError> {
     let mut tx = engine.begin_write().await?;
     let name = manifest.name().as_str();
+    let version = manifest.version().as_str();
     // The server's row lock keeps every other writer of this server out between the reading of its
     // history (the gate's, and the latest flags') and the insert.
     lock_servers(engine, &mut tx, &[name]).await?;
     check_remote_urls(engine, &mut tx, manifest).await?;
-    let history = history(engine, &mut tx, name).await?;
-    let new_key = precedence_key(manifest.version().as_str());
+    let summary = gate_summary(engine, &mut tx, name, version).await?;
+    let mut complete = summary.is_none();
+    let mut history = match summary {
+        Some(summary) => summary,
+        None => history(engine, &mut tx, name).await?,
+    };
+    let new_key = precedence_key(version);
     if let Some(entry) = history
         .iter()
         .find(|entry| entry.stored.precedence_key == new_key)
     {
         return Err(duplicate_of(engine, &mut tx, manifest, &entry.stored).await?);
     }
-    let published = gate_history(engine, &mut tx, &history, manifest.version().as_str()).await?;
-    let report = match gate(&published) {
-        Ok(report) => report,
-        Err(refusal) => return Ok(Err(refusal)),
+    let (published, report) = loop {
+        let published = gate_history(engine, &mut tx, &history, version).await?;
+        let shown = GateHistory {
+            versions: &published,
+            complete,
+        };
+        match gate(shown) {
+            GateDecision::Decided(Ok(report)) => break (published, report),
+            GateDecision::Decided(Err(refusal)) => return Ok(Err(refusal)),
+            GateDecision::NeedsEveryVersion if !complete => {
+                history = self::history(engine, &mut tx, name).await?;
+                complete = true;
+            }
+            GateDecision::NeedsEveryVersion => {
+                return Err(StoreError::Corrupt(
+                    "the publish gate asked for versions it had been shown".to_owned(),
+                ));
+            }
+        }
     };
+    let contract_key = stored_contract(manifest.raw());
     let incoming = [Incoming {
         manifest,
         source: None,
+        contract_key: contract_key.as_deref(),
     }];
-    // The new version's contract key, and those of stored versions that had none (kept before keys
-    // were, or imported) whose manifests the gate has just read: a later publish then reads one
-    // manifest per contract for them too, so an imported history costs its full read once.
-    let mut contracts = keyless_contracts(&history, &published);
-    contracts.extend(stored_contract(manifest.raw()).map(|key| (new_key, key)));
+    // The contract keys of stored versions that had none (kept before keys were, or imported) whose
+    // manifests the gate has just read: a later publish then reads one manifest per contract for them
+    // too, so an imported history costs its full read once.
+    let known = keyless_contracts(&history, &published);
     let stored = BTreeMap::from([(
         name.to_owned(),
         history.into_iter().map(|entry| entry.stored).collect(),
@@ -549,38 +440,38 @@ pub(crate) async fn publish_gated<E: Engine, X>(
     if let Some(duplicate) = written.duplicates.first() {
         return Err(duplicate_error(duplicate));
     }
-    let version = manifest.version().as_str();
-    if let Some(report) = report {
+    let rows: Vec<ContractRow<'_>> = known
+        .iter()
+        .map(|(precedence_key, order_key, key)| ContractRow {
+            server_name: name,
+            precedence_key,
+            order_key,
+            contract_key: Some(key),
+        })
+        .collect();
+    record_contracts(engine, &mut tx, &rows).await?;
+    // What the publish keeps beside the manifest, in one statement: each update leaves the row's old
+    // version behind on PostgreSQL until vacuum, which every later read of the server steps over.
+    let (review, provenance) = (extras.review, extras.provenance);
+    if report.is_some() || review.is_some() || provenance.is_some() {
         let sql = Sql::new(
-            "update server_versions set compat_report = $1 where server_name = $2 and version = $3",
-        );
-        let sql = sql.arg(report).arg(name).arg(version);
+            "update server_versions set compat_report = $1, review = $2, review_summary = $3, \
+             provenance = $4 where server_name = $5 and precedence_key = $6",
+        )
+        .arg(report)
+        .arg(review.map(|r| r.review.as_str()))
+        .arg(review.map(|r| r.summary.as_str()))
+        .arg(provenance.map(|p| p.summary.as_str()))
+        .arg(name)
+        .arg(new_key.as_str());
         engine.execute(Some(&mut tx), sql).await?;
     }
-    insert_contracts(engine, &mut tx, name, contracts).await?;
-    if let Some(review) = extras.review {
-        let sql = Sql::new(
-            "update server_versions set review = $1, review_summary = $2 \
-             where server_name = $3 and version = $4",
-        );
-        let sql = sql
-            .arg(&review.review)
-            .arg(&review.summary)
-            .arg(name)
-            .arg(version);
-        engine.execute(Some(&mut tx), sql).await?;
-    }
-    if let Some(provenance) = extras.provenance {
-        let sql = Sql::new(
-            "update server_versions set provenance = $1 where server_name = $2 and version = $3",
-        );
-        let sql = sql.arg(&provenance.summary).arg(name).arg(version);
-        engine.execute(Some(&mut tx), sql).await?;
+    if let Some(provenance) = provenance {
         let sql = Sql::new(
             "insert into provenance_bundles (version_id, bundle) \
-             select id, $1 from server_versions where server_name = $2 and version = $3",
+             select id, $1 from server_versions where server_name = $2 and precedence_key = $3",
         );
-        let sql = sql.arg(&provenance.bundle).arg(name).arg(version);
+        let sql = sql.arg(&provenance.bundle).arg(name).arg(new_key.as_str());
         engine.execute(Some(&mut tx), sql).await?;
     }
     engine.commit_change(tx).await?;
@@ -601,51 +492,77 @@ fn stored_contract(raw: &str) -> Option<String> {
         .and_then(|stored| contract_key(stored.server()))
 }
 
-/// `(precedence key, contract key)` of the versions in `history` without a key whose manifest
-/// `published` (the gate's view of the same history) holds.
-fn keyless_contracts(history: &[History], published: &[PublishedVersion]) -> Vec<(String, String)> {
+/// `(precedence key, order key, contract key)` of the versions in `history` without a key whose
+/// manifest `published` (the gate's view of the same history) holds.
+fn keyless_contracts(
+    history: &[History],
+    published: &[PublishedVersion],
+) -> Vec<(String, String, String)> {
     history
         .iter()
         .zip(published)
         .filter(|(entry, _)| entry.contract_key.is_none())
         .filter_map(|(entry, read)| {
             let key = stored_contract(read.manifest.as_deref()?)?;
-            Some((entry.stored.precedence_key.clone(), key))
+            let stored = &entry.stored;
+            let order = order_key(&stored.version).unwrap_or_default();
+            Some((stored.precedence_key.clone(), order, key))
         })
         .collect()
 }
 
-/// Keeps the contract keys of the named server's versions, by precedence key.
-async fn insert_contracts<E: Engine>(
+/// A version's `version_contracts` row.
+struct ContractRow<'a> {
+    server_name: &'a str,
+    precedence_key: &'a str,
+    order_key: &'a str,
+    /// `None` leaves a known key as it is.
+    contract_key: Option<&'a str>,
+}
+
+/// Writes the `version_contracts` rows of stored versions (found by precedence key).
+async fn record_contracts<E: Engine>(
     engine: &E,
     tx: &mut E::Tx,
-    server_name: &str,
-    contracts: Vec<(String, String)>,
+    rows: &[ContractRow<'_>],
 ) -> Result<(), StoreError> {
-    if contracts.is_empty() {
+    if rows.is_empty() {
         return Ok(());
     }
-    let names = vec![server_name; contracts.len()];
+    // A lookup per row, not a join: with a server's rows not yet analyzed, PostgreSQL plans the join
+    // as a scan of all of them.
     let mut sql = Sql::new(
-        "insert into version_contracts (version_id, contract_key) select v.id, r.contract_key from ",
+        "insert into version_contracts (version_id, server_name, order_key, contract_key) \
+         select k.id, k.server_name, k.order_key, k.contract_key \
+         from (select (select v.id from server_versions v where v.server_name = r.server_name \
+         and v.precedence_key = r.precedence_key) as id, r.server_name, r.order_key, \
+         r.contract_key from ",
     );
     E::push_rows(
         &mut sql,
         vec![
-            ("server_name", Values::texts(names)),
             (
-                "precedence_key",
-                Values::texts(contracts.iter().map(|(precedence, _)| precedence.as_str())),
+                "server_name",
+                Values::texts(rows.iter().map(|r| r.server_name)),
             ),
             (
+                "precedence_key",
+                Values::texts(rows.iter().map(|r| r.precedence_key)),
+            ),
+            ("order_key", Values::texts(rows.iter().map(|r| r.order_key))),
+            (
                 "contract_key",
-                Values::texts(contracts.iter().map(|(_, key)| key.as_str())),
+                Values::OptText(
+                    rows.iter()
+                        .map(|r| r.contract_key.map(Into::into))
+                        .collect(),
+                ),
             ),
         ],
     );
     sql.push(
-        " r join server_versions v on v.server_name = r.server_name \
-         and v.precedence_key = r.precedence_key where true on conflict do nothing",
+        " r) k where k.id is not null on conflict (version_id) do update \
+         set contract_key = coalesce(excluded.contract_key, version_contracts.contract_key)",
     );
     engine.execute(Some(tx), sql).await?;
     Ok(())
@@ -719,65 +636,4 @@ pub(crate) async fn keep_times<E: Engine>(
         engine.commit(tx).await?;
     }
     Ok(changed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{History, Status, StoredVersion, gate_loads};
-
-    fn stored(version: &str, key: Option<&str>) -> History {
-        History {
-            stored: StoredVersion {
-                id: 0,
-                version: version.to_owned(),
-                precedence_key: String::new(),
-                status: Status::Active,
-                status_message: None,
-                published_at: time::OffsetDateTime::UNIX_EPOCH,
-                is_latest: false,
-            },
-            contract_key: key.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn a_long_unchanged_line_loads_one_manifest() {
-        // 1.0.0 … 1.0.999 with one contract, an older 0.x line, and a 2.0.0 release.
-        let mut history: Vec<History> = (0..1000)
-            .map(|n| stored(&format!("1.0.{n}"), Some("same")))
-            .collect();
-        history.extend((1..=5).map(|n| stored(&format!("0.{n}.0"), Some("old"))));
-        history.push(stored("2.0.0", Some("two")));
-        let (load, same_as) = gate_loads(&history, "1.0.1000");
-        // Every earlier release of the line is compared, through the first one loaded.
-        assert_eq!(load, vec![0]);
-        assert!(same_as[1..1000].iter().all(|owner| *owner == Some(0)));
-        assert!(same_as[1000..].iter().all(Option::is_none));
-        // A new major: the baseline (1.0.999) only, loaded as the representative of its key.
-        let (load, same_as) = gate_loads(&history, "3.0.0");
-        assert_eq!(load, vec![1005]);
-        assert!(same_as.iter().all(Option::is_none));
-        // A duplicate loads nothing (the store refuses it before the gate runs).
-        assert_eq!(gate_loads(&history, "1.0.5").0, Vec::<usize>::new());
-    }
-
-    #[test]
-    fn versions_without_a_key_are_loaded_one_by_one() {
-        let history = vec![
-            stored("1.0.0", None),
-            stored("1.1.0", None),
-            stored("1.2.0", Some("k")),
-            stored("1.3.0", Some("k")),
-            stored("1.5.0", None),
-            stored("1.6.0", Some("k")),
-            stored("1.7.0", None),
-        ];
-        let (load, same_as) = gate_loads(&history, "1.4.0");
-        // Baseline 1.3.0 stands for 1.2.0; the sandwich candidates are read up to the first with a
-        // key (1.6.0 shares 1.3.0's), as a keyless one may not parse and then does not count.
-        assert_eq!(load, vec![0, 1, 2, 4]);
-        assert_eq!(same_as[3], Some(2));
-        assert_eq!(same_as[5], Some(2));
-        assert_eq!(same_as[6], None);
-    }
 }

@@ -8,7 +8,7 @@ use registry_schema::{Error as SchemaError, Manifest, ServerName};
 use crate::audit::AuditSlot;
 use crate::auth::Publisher;
 use crate::compat;
-use crate::db::{PublishExtras, StoreError};
+use crate::db::{GateDecision, PublishExtras, StoreError};
 use crate::error::{ApiError, ApiResult, ErrorItem, ProblemDetails};
 use crate::extract::RawBody;
 use crate::handlers::TAG_PUBLISH;
@@ -110,11 +110,10 @@ pub async fn publish_version(
                 review: review.as_ref(),
             },
             |history| {
-                let kept = compat::gate_publish(&manifest, history, &gate_request);
-                accepted = kept
-                    .as_ref()
-                    .is_ok_and(|report| report.as_deref().is_some_and(compat::accepts_break));
-                kept
+                let decision = compat::gate_publish(&manifest, history, &gate_request);
+                accepted = matches!(&decision, GateDecision::Decided(Ok(Some(report)))
+                    if compat::accepts_break(report));
+                decision
             },
         )
         .await;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use registry_schema::{Manifest, Policy};
 use registry_server::db::{
-    Cursor, ListQuery, PublishExtras, Status, StatusChange, Store, StoreError, VersionRecord,
-    VersionSelector,
+    Cursor, GateDecision, ListQuery, PublishExtras, Status, StatusChange, Store, StoreError,
+    VersionRecord, VersionSelector,
 };
 use serde_json::{Value, json};
 
@@ -17,7 +17,7 @@ pub(crate) async fn publish(
 ) -> Result<VersionRecord, StoreError> {
     let gated = store
         .publish_gated(manifest, PublishExtras::default(), |_| {
-            Ok::<_, Infallible>(None)
+            GateDecision::Decided(Ok::<_, Infallible>(None))
         })
         .await?;
     Ok(gated.unwrap_or_else(|never| match never {}))

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use registry_schema::{Manifest, Policy};
-use registry_server::db::{PublishExtras, Status, Store, StoreError, VersionSelector, now};
+use registry_server::db::{
+    GateDecision, PublishExtras, Status, Store, StoreError, VersionSelector, now,
+};
 use registry_tests::db::TestDb;
 use serde_json::json;
 
@@ -266,7 +268,7 @@ pub(crate) async fn republishing_the_same_manifest_reports_the_stored_version(db
             .publish_gated(
                 &parse_text(text),
                 PublishExtras::default(),
-                |_| -> Result<Option<String>, ()> { panic!("the gate ran for a stored version") },
+                |_| -> GateDecision<()> { panic!("the gate ran for a stored version") },
             )
             .await;
         match outcome {
@@ -319,8 +321,12 @@ async fn manifests_the_gate_reads(store: &Store, name: &str, version: &str) -> u
             &manifest(name, version),
             PublishExtras::default(),
             |history| {
-                read = history.iter().filter(|v| v.manifest.is_some()).count();
-                Ok::<_, ()>(None)
+                read = history
+                    .versions
+                    .iter()
+                    .filter(|v| v.manifest.is_some())
+                    .count();
+                GateDecision::Decided(Ok::<_, ()>(None))
             },
         )
         .await

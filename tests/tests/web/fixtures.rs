@@ -3,7 +3,7 @@
 
 use registry_schema::Manifest;
 use registry_server::auth::Action;
-use registry_server::db::{PublishExtras, StoredProvenance};
+use registry_server::db::{GateDecision, PublishExtras, StoredProvenance};
 use registry_tests::app::{TestApp, manifest};
 use serde_json::{Value, json};
 
@@ -88,7 +88,7 @@ pub async fn seed(app: &TestApp) {
                 provenance: Some(&provenance),
                 review: None,
             },
-            |_| Ok::<_, ()>(None),
+            |_| GateDecision::Decided(Ok::<_, ()>(None)),
         )
         .await
         .expect("store")
