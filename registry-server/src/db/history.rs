@@ -10,7 +10,7 @@ use registry_schema::version::{is_release_key, line_range, order_key};
 
 use super::engine::Engine;
 use super::plan::StoredVersion;
-use super::rows::{all, first};
+use super::rows::{STORED_COLUMNS, all, first, stored_version};
 use super::sql::{Sql, Values, from_micros};
 use super::{PublishedVersion, Status, StoreError};
 
@@ -187,25 +187,17 @@ pub(super) async fn gate_summary<E: Engine>(
     let mut seen = HashSet::new();
     let mut history = Vec::new();
     for mut row in engine.fetch(Some(tx), sql).await? {
-        if row.int(0)? != 0 {
+        let (_, stored) = stored_version(&mut row)?;
+        let contract_key = row.opt_text(8)?;
+        if row.int(9)? != 0 {
             return Ok(None);
         }
-        let id = row.int(1)?;
-        if !seen.insert(id) {
-            continue;
+        if seen.insert(stored.id) {
+            history.push(History {
+                stored,
+                contract_key,
+            });
         }
-        history.push(History {
-            stored: StoredVersion {
-                id,
-                version: row.text(2)?,
-                precedence_key: row.text(3)?,
-                status: row.text(4)?.parse()?,
-                status_message: row.opt_text(5)?,
-                published_at: row.time(6)?,
-                is_latest: row.bool(7)?,
-            },
-            contract_key: row.opt_text(8)?,
-        });
     }
     // The sandwich compares with the first release up that has contents: when that one's key (and so
     // whether it has contents) is unknown, the gate may need the ones above it too.
@@ -301,8 +293,7 @@ fn summary_sql<'a>(
         ));
     }
     sql.push(&format!(
-        "select t.unkeyed, v.id, v.version, v.precedence_key, v.status, v.status_message, \
-         v.published_at, v.is_latest, c.contract_key from ({}) t \
+        "select {STORED_COLUMNS}, c.contract_key, t.unkeyed from ({}) t \
          join server_versions v on v.id = t.id left join version_contracts c on c.version_id = v.id",
         branches.join(" union all ")
     ));
