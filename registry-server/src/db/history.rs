@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use registry_schema::compat::{Publication, gate_reads};
-use registry_schema::version::{is_release_key, line_range, order_key};
+use registry_schema::version::{is_release_key, line_range, order_key, precedence_key};
 
 use super::engine::Engine;
 use super::plan::StoredVersion;
@@ -183,7 +183,13 @@ pub(super) async fn gate_summary<E: Engine>(
         return Ok(None);
     };
     let line = line_range(&parsed);
-    let sql = summary_sql(server_name, &parsed, &key, line.as_ref());
+    let sql = summary_sql(
+        server_name,
+        &parsed,
+        precedence_key(version),
+        &key,
+        line.as_ref(),
+    );
     let mut seen = HashSet::new();
     let mut history = Vec::new();
     for mut row in engine.fetch(Some(tx), sql).await? {
@@ -223,12 +229,13 @@ pub(super) async fn gate_summary<E: Engine>(
 fn summary_sql<'a>(
     server_name: &'a str,
     version: &semver::Version,
+    precedence: String,
     key: &str,
     line: Option<&(String, String)>,
 ) -> Sql<'a> {
     let mut sql = Sql::new("");
     let name = sql.param(server_name);
-    let own = sql.param(version_without_build(version));
+    let own = sql.param(precedence);
     let below = sql.param(key.to_owned());
     let mut branches = vec![
         format!(
@@ -298,13 +305,6 @@ fn summary_sql<'a>(
         branches.join(" union all ")
     ));
     sql
-}
-
-/// `registry_schema::version::precedence_key` of a parsed version.
-fn version_without_build(version: &semver::Version) -> String {
-    let mut version = version.clone();
-    version.build = semver::BuildMetadata::EMPTY;
-    version.to_string()
 }
 
 /// Fills in the order keys of versions stored before the column existed ('' for versions that are not

@@ -8,7 +8,9 @@ use registry_server::db::{
     Cursor, GateDecision, ListQuery, PublishExtras, Status, StatusChange, Store, StoreError,
     VersionRecord, VersionSelector,
 };
+use registry_tests::db::TestDb;
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 
 /// Publishes through the store's only publish path, with a gate that approves everything.
 pub(crate) async fn publish(
@@ -189,4 +191,17 @@ pub(crate) fn names_and_versions(rows: &[VersionRecord]) -> Vec<String> {
 
 pub(crate) async fn listed(store: &Store, query: ListQuery) -> Vec<String> {
     names_and_versions(&walk(store, query).await)
+}
+
+/// Runs one statement on the test database, outside the store.
+pub(crate) async fn run_sql(db: &TestDb, sql: &'static str) {
+    if let Some(dir) = db.data_dir() {
+        let url = format!("sqlite://{}", dir.join("registry.db").display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let url = db.config().database_url.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
 }

@@ -4,7 +4,8 @@ use registry_provenance::key_log::{KeyAction, check_log};
 use registry_provenance::{KeyAlgorithm, SigningKey};
 use registry_server::db::{SigningKeyRecord, Store, now};
 use registry_tests::db::TestDb;
-use sqlx::Connection as _;
+
+use super::helpers::run_sql;
 
 fn key_record(namespace: &str, actor: &str) -> SigningKeyRecord {
     let key = SigningKey::generate(KeyAlgorithm::Ed25519)
@@ -133,18 +134,7 @@ pub(crate) async fn key_log_backfills_keys_that_predate_it(db: TestDb) {
 
 /// Empties the log tables, as a database from before the log looks.
 async fn forget_the_log(db: &TestDb) {
-    let statements = ["delete from key_log", "delete from key_log_heads"];
-    if let Some(dir) = db.data_dir() {
-        let url = format!("sqlite://{}", dir.join("registry.db").display());
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        for sql in statements {
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-    } else {
-        let url = db.config().database_url.unwrap();
-        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        for sql in statements {
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
+    for sql in ["delete from key_log", "delete from key_log_heads"] {
+        run_sql(db, sql).await;
     }
 }

@@ -178,19 +178,6 @@ pub(crate) async fn a_history_the_summary_cannot_stand_for_is_read_whole(db: Tes
     assert_eq!(dated, vec![("2024-01".to_owned(), Some(String::new()))]);
 }
 
-/// Runs one statement on the test database, outside the store.
-async fn run_sql(db: &TestDb, sql: &'static str) {
-    if let Some(dir) = db.data_dir() {
-        let url = format!("sqlite://{}", dir.join("registry.db").display());
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    } else {
-        let url = db.config().database_url.unwrap();
-        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
-}
-
 /// `(version, order_key)` rows of a query on the test database.
 async fn stored_order_keys(db: &TestDb, sql: &'static str) -> Vec<(String, Option<String>)> {
     if let Some(dir) = db.data_dir() {
