@@ -165,9 +165,14 @@ CACHED_LABELS=(first-page "detail-$FIRST_VERSION" detail-latest)
 
 # ---------------------------------------------------------------------------------------------------
 # 2. Build once.
-log "building registry-server (release)"
-(cd "$REPO_ROOT" && cargo build --release -q -p registry-server)
-BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/registry-server"
+if [[ -n "${REGISTRY_BIN:-}" ]]; then
+    # A given build (e.g. an older revision's, for a before/after comparison).
+    BIN="$REGISTRY_BIN"
+else
+    log "building registry-server (release)"
+    (cd "$REPO_ROOT" && cargo build --release -q -p registry-server)
+    BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/registry-server"
+fi
 [[ -x "$BIN" ]] || die "binary not found: $BIN"
 REVISION="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no -- . ":(exclude)bench" 2>/dev/null)" ]]; then

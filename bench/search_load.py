@@ -172,6 +172,37 @@ def wrk_script(args: argparse.Namespace) -> None:
     )
 
 
+def wrk_once_script(args: argparse.Namespace) -> None:
+    """A wrk Lua script for one connection (`wrk -t1 -c1`) that asks each term once, in order, then stops
+    and prints the latencies, measured by wrk's C event loop rather than by a Python client."""
+    paths = [path_for(term) for term in Path(args.terms).read_text().splitlines()]
+    quoted = ",\n".join(json.dumps(p) for p in paths)
+    print(
+        "local paths = {\n" + quoted + "\n}\n"
+        "local sent = 0\n"
+        "local answered = 0\n"
+        "failed = 0\n"
+        "local threads = {}\n"
+        "function setup(thread) table.insert(threads, thread) end\n"
+        "function request()\n"
+        "  sent = sent % #paths + 1\n"
+        "  return wrk.format('GET', paths[sent])\n"
+        "end\n"
+        "function response(status, headers, body)\n"
+        "  if status ~= 200 then failed = failed + 1 end\n"
+        "  answered = answered + 1\n"
+        "  if answered >= #paths then wrk.thread:stop() end\n"
+        "end\n"
+        "function done(summary, latency, requests)\n"
+        "  local bad = 0\n"
+        "  for _, t in ipairs(threads) do bad = bad + t:get('failed') end\n"
+        "  io.write(string.format('{\"count\": %d, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"max_ms\": %.3f, \"non_200\": %d}\\n', summary.requests, latency:percentile(50) / 1000, "
+        "latency:percentile(99) / 1000, latency.max / 1000, bad))\n"
+        "end\n"
+    )
+
+
 def pgbench_log(args: argparse.Namespace) -> None:
     # pgbench -l lines: client_id transaction_no time_us script_no time_epoch time_us
     ms = []
@@ -194,6 +225,8 @@ def main() -> int:
     p.add_argument("--terms", required=True)
     p = sub.add_parser("wrk-script")
     p.add_argument("--terms", required=True)
+    p = sub.add_parser("wrk-once-script")
+    p.add_argument("--terms", required=True)
     p = sub.add_parser("rate")
     p.add_argument("--addr", required=True)
     p.add_argument("--terms", required=True)
@@ -207,6 +240,7 @@ def main() -> int:
         "latency": latency,
         "rate": rate,
         "wrk-script": wrk_script,
+        "wrk-once-script": wrk_once_script,
         "pgbench-log": pgbench_log,
     }[args.command](args)
     return 0

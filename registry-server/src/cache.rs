@@ -181,6 +181,8 @@ impl ResponseCache {
     pub fn on_change_signal(&self, signal: ChangeSignal) {
         match signal {
             ChangeSignal::Changed => self.invalidate(),
+            // The commit's own notification (`Changed`) already dropped what this one would.
+            ChangeSignal::Advanced(_) => {}
             ChangeSignal::Lost => {
                 self.feed_healthy.store(false, Ordering::Release);
                 self.invalidate();

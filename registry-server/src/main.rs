@@ -200,7 +200,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             telemetry::announce(tracing::Level::INFO, &format!("data: {location}"));
             let announcer = announce::start(&lan, address)?;
-            let served = serve(listener, state, shutdown_signal()).await;
+            let served = serve(listener, state.clone(), shutdown_signal()).await;
+            if let Some(fence) = &state.read_fence {
+                fence.release().await;
+            }
             if let Some(announcer) = announcer {
                 // Goodbye packets after the listener closed; the stop blocks briefly.
                 tokio::task::spawn_blocking(move || announce::stop(announcer)).await?;

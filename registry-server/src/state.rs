@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::cache::{CacheConsistency, ResponseCache, follow_store_changes};
 use crate::config::ServerConfig;
-use crate::db::Store;
+use crate::db::{ChangeSignal, Store};
 use crate::metrics::Metrics;
 use crate::rate_limit::ReadCounters;
 use crate::read_fence::ReadFence;
@@ -43,9 +43,9 @@ impl AppState {
     pub fn new(store: Store, config: ServerConfig) -> Self {
         let cache = Arc::new(ResponseCache::new(config.cache));
         let in_runtime = tokio::runtime::Handle::try_current().is_ok();
-        let read_fence = (in_runtime
-            && cache.is_enabled()
-            && config.cache.consistency == CacheConsistency::Strict)
+        // The fence keeps the replica's read lease, which the search index relies on as well: so it
+        // runs with the response cache off too.
+        let read_fence = (in_runtime && config.cache.consistency == CacheConsistency::Strict)
             .then(|| store.change_counter())
             .flatten()
             .map(|counter| {
@@ -53,11 +53,16 @@ impl AppState {
                 let cache = Arc::clone(&cache);
                 ReadFence::spawn(counter, move || cache.on_fence_change())
             });
-        // The fence sees every other replica's write before a hit is served; notifications would only
-        // drop, a few milliseconds later, pages it already confirmed.
-        let change_feed = (in_runtime && read_fence.is_none())
-            .then(|| follow_store_changes(&store, &cache))
-            .flatten();
+        // Strict: the feed announces every write's counter value, so the lease can cover it at once
+        // (the fence itself never needs the feed). Notify: the feed alone drops the cache.
+        let change_feed = if in_runtime {
+            match &read_fence {
+                Some(fence) => cover_announced_changes(&store, &cache, fence),
+                None => follow_store_changes(&store, &cache),
+            }
+        } else {
+            None
+        };
         Self(Arc::new(App {
             store,
             config,
@@ -68,6 +73,26 @@ impl AppState {
             change_feed,
         }))
     }
+}
+
+/// Starts the store's change feed for a replica with a read fence: each change drops the cache, and each
+/// announced counter value is then reported as covered, so writers waiting on this replica's lease go on.
+fn cover_announced_changes(
+    store: &Store,
+    cache: &Arc<ResponseCache>,
+    fence: &ReadFence,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let cache = Arc::clone(cache);
+    let announcements = fence.announcements();
+    store.spawn_change_feed(move |signal| match signal {
+        ChangeSignal::Changed => cache.invalidate(),
+        ChangeSignal::Advanced(value) => {
+            cache.invalidate();
+            announcements.dropped_for(value);
+        }
+        // Missed announcements are covered by the lease's next extension, which reads the counter.
+        ChangeSignal::Lost | ChangeSignal::Listening => {}
+    })
 }
 
 impl Deref for AppState {

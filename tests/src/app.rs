@@ -69,6 +69,8 @@ pub struct TestApp {
     /// Shared with replicas; the database is dropped with the last of them.
     pub db: Arc<TestDb>,
     pub store: Store,
+    /// The app's state (cache, read fence, metrics), as its router sees it.
+    pub state: AppState,
     config: ServerConfig,
     router: Router,
 }
@@ -94,10 +96,11 @@ impl TestApp {
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
-        let router = app(state);
+        let router = app(state.clone());
         Self {
             db,
             store,
+            state,
             config,
             router,
         }

@@ -201,8 +201,8 @@ async fn other_replicas_writes_are_seen(db: TestDb) {
 }
 
 /// Strict consistency (the default) on PostgreSQL: a write acknowledged by one replica is seen by the
-/// next read on every other replica, even before its notification arrived; `notify` consistency serves
-/// its cached page until the notification comes.
+/// next read on every other replica, even when its notification never arrives; `notify` consistency
+/// serves its cached page until the notification comes. (`read_leases.rs` tests how.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn strict_reads_see_every_acknowledged_write() {
     let db = TestDb::postgres().await;
@@ -237,8 +237,9 @@ async fn strict_reads_see_every_acknowledged_write() {
         assert_eq!(status_of(&cached), "active");
     }
 
-    // A write whose notification never arrives (as if still in flight): committed, then the change
-    // counter advanced, as every write does before it is acknowledged.
+    // A write whose notifications never arrive (as if lost): committed, then the change counter
+    // advanced, then the wait for every read lease to cover it or run out, as every write does
+    // before it is acknowledged.
     let mut raw = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url)
         .await
         .unwrap();
@@ -247,10 +248,11 @@ async fn strict_reads_see_every_acknowledged_write() {
         .execute(&mut raw)
         .await
         .unwrap();
-    sqlx::query("select nextval('mcp_reg_change_seq')")
-        .execute(&mut raw)
+    let drawn: i64 = sqlx::query_scalar("select nextval('mcp_reg_change_seq')")
+        .fetch_one(&mut raw)
         .await
         .unwrap();
+    writer.store.await_read_leases(drawn).await;
     let seen = strict.get(&latest).await;
     assert_eq!(status_of(&seen), "deprecated", "strict: seen at once");
     assert_eq!(

@@ -100,10 +100,12 @@ pub(crate) trait Engine: Send + Sync {
         versions: &[&NewVersion<'_>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// How many transactions that added search documents this process has committed, when this
-    /// process is the only writer that needs watching (SQLite: one serving process per file; other
-    /// processes on the file are seen within `ranked::FOREIGN_WRITES_SEEN`). `None` (PostgreSQL):
-    /// replicas write too, so the index asks the database before every search.
+    /// A mark that moves whenever a write the next search must see may have committed, where the
+    /// engine keeps one without asking the database. SQLite: how many transactions that added search
+    /// documents this process committed (one serving process per file; other processes' writes are
+    /// seen within `ranked::FOREIGN_WRITES_SEEN`). PostgreSQL: while the replica holds its read lease,
+    /// the change-counter value its caches cover (`fence.rs`). `None`: the index asks the database
+    /// before the search.
     fn documents_committed(&self) -> Option<u64> {
         None
     }

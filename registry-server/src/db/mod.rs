@@ -21,6 +21,7 @@
 
 mod admin;
 mod engine;
+mod fence;
 mod history;
 mod key_log;
 mod plan;
@@ -49,7 +50,7 @@ use plan::Incoming;
 use postgres::PgStore;
 use sqlite::SqliteStore;
 
-pub use postgres::ChangeCounter;
+pub use fence::{ChangeCounter, Coverage, LEASE_MARGIN, LEASE_RENEWAL, LEASE_TERM};
 pub use types::*;
 
 /// Largest page a list may return.
@@ -443,6 +444,15 @@ impl Store {
         match &self.engine {
             Engines::Sqlite(_) => None,
             Engines::Postgres(engine) => Some(engine.change_counter()),
+        }
+    }
+
+    /// Waits until every replica holding a read lease dropped its cache for the change counter's value
+    /// `drawn`, or its lease ran out, as every write does before it is acknowledged (PostgreSQL; on
+    /// SQLite there are no other replicas). For writers that advance the counter themselves.
+    pub async fn await_read_leases(&self, drawn: i64) {
+        if let Engines::Postgres(engine) = &self.engine {
+            engine.await_read_leases(drawn).await;
         }
     }
 

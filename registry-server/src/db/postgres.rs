@@ -17,10 +17,11 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgListener, PgPool, PgQueryResult, PgRow};
 use sqlx::query::Query;
-use sqlx::{PgConnection, Postgres, Row as _, Transaction};
+use sqlx::{Postgres, Row as _, Transaction};
 use time::OffsetDateTime;
 
 use super::engine::{ChangedScan, Engine};
+use super::fence::{self, ChangeCounter, Coverage};
 use super::plan::{NewVersion, text_column};
 use super::search::json_array;
 use super::shared::{connection_error, max_connections, pool_options, pool_usage};
@@ -37,11 +38,13 @@ const CHANGES_CHANNEL: &str = "mcp_reg_changes";
 /// The change counter: advanced after every committed write, before the write is acknowledged; read by
 /// replicas' read fences (`crate::read_fence`). A sequence, so writers never wait on each other for it,
 /// and not transactional: `last_value` is the newest value any session drew.
-const ADVANCE_CHANGE_COUNTER: &str = "select nextval('mcp_reg_change_seq')";
-const READ_CHANGE_COUNTER: &str = "select last_value from mcp_reg_change_seq";
-
-/// Longest a read of the change counter may take, connecting included.
-const COUNTER_READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// Also announces the value drawn (`<origin>@<value>`), so replicas holding read leases can tell the
+/// writer they dropped their caches for it (`super::fence`). The notification leaves at this statement's
+/// commit, after the value was drawn.
+/// (A volatile CTE runs once, and a referenced one always runs.)
+const ADVANCE_CHANGE_COUNTER: &str = "with drawn as (select nextval('mcp_reg_change_seq') as value), \
+     announced as (select pg_notify($1, $2::text || '@' || value) from drawn) \
+     select value from drawn, announced";
 
 /// Back-off between attempts to re-establish the change feed.
 const FEED_RETRY_MIN: Duration = Duration::from_millis(250);
@@ -56,6 +59,8 @@ pub(crate) struct PgStore {
     origin: Arc<str>,
     /// The highest change-counter value this store's writes drew (0: none yet).
     last_drawn: Arc<AtomicI64>,
+    /// What this replica's caches reflect, kept by its read fence if it has one (strict consistency).
+    coverage: Arc<Coverage>,
 }
 
 impl PgStore {
@@ -77,6 +82,7 @@ impl PgStore {
             pool,
             origin: new_origin().into(),
             last_drawn: Arc::default(),
+            coverage: Arc::default(),
         })
     }
 
@@ -121,10 +127,16 @@ impl PgStore {
     /// A reader of the change counter on a connection of its own (outside the pool, so busy readers of
     /// the pool never delay it).
     pub(crate) fn change_counter(&self) -> ChangeCounter {
-        ChangeCounter {
-            options: self.pool.connect_options(),
-            connection: None,
-        }
+        ChangeCounter::new(
+            self.pool.connect_options(),
+            Arc::clone(&self.origin),
+            Arc::clone(&self.coverage),
+        )
+    }
+
+    /// See [`super::Store::await_read_leases`].
+    pub(crate) async fn await_read_leases(&self, drawn: i64) {
+        fence::await_read_leases(&self.pool, drawn).await;
     }
 
     /// The highest change-counter value this store's writes drew, if any.
@@ -197,7 +209,8 @@ impl Engine for PgStore {
     /// change counter. The counter moves after the commit: a replica that sees the new value and
     /// re-renders is sure to see the write. The caller acknowledges the write only after this returns,
     /// so a read that arrives later and fences on the counter cannot be answered from a page rendered
-    /// before the write.
+    /// before the write; before returning it also waits for the replicas holding read leases to drop
+    /// their caches for the write (`super::fence`).
     ///
     /// Once the commit succeeded the write is acknowledged whatever follows: answering 503 for a stored
     /// write would make the client's retry look like a conflict (and, before identical retries were
@@ -214,11 +227,14 @@ impl Engine for PgStore {
             .await?;
         tx.commit().await?;
         match sqlx::query_scalar::<_, i64>(ADVANCE_CHANGE_COUNTER)
+            .bind(CHANGES_CHANNEL)
+            .bind(self.origin.as_ref())
             .fetch_one(&self.pool)
             .await
         {
             Ok(drawn) => {
                 self.last_drawn.fetch_max(drawn, Ordering::AcqRel);
+                fence::await_read_leases(&self.pool, drawn).await;
             }
             Err(err) => tracing::warn!(
                 error = %err,
@@ -231,6 +247,15 @@ impl Engine for PgStore {
 
     async fn after_import(&self) {
         self.analyze_if_grown().await;
+    }
+
+    /// While this replica holds its read lease, the change counter's value its caches cover: every
+    /// write acknowledged so far, this process's and other replicas', is at or below it (writers wait
+    /// for that), so the search index need not ask the database while it has not moved.
+    fn documents_committed(&self) -> Option<u64> {
+        self.coverage
+            .covered_under_lease()
+            .and_then(|covered| u64::try_from(covered).ok())
     }
 
     fn push_json_rows(sql: &mut Sql<'_>, items: &str) {
@@ -365,47 +390,6 @@ impl RowsAffected for PgQueryResult {
     }
 }
 
-/// Reads the change counter that [`PgStore`]'s `commit_change` advances.
-#[derive(Debug)]
-pub struct ChangeCounter {
-    options: Arc<PgConnectOptions>,
-    /// Opened on first use and again after any failure.
-    connection: Option<PgConnection>,
-}
-
-impl ChangeCounter {
-    /// The counter's current value, read on a query that starts after this call.
-    pub async fn read(&mut self) -> Result<i64, StoreError> {
-        let read = tokio::time::timeout(COUNTER_READ_TIMEOUT, self.read_once()).await;
-        let outcome = match read {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Unavailable(
-                "reading the change counter timed out".to_owned(),
-            )),
-        };
-        if outcome.is_err() {
-            // A connection in an unknown state is not reused.
-            self.connection = None;
-        }
-        outcome
-    }
-
-    async fn read_once(&mut self) -> Result<i64, StoreError> {
-        let connection = match &mut self.connection {
-            Some(connection) => connection,
-            None => self.connection.insert(
-                sqlx::ConnectOptions::connect(self.options.as_ref())
-                    .await
-                    .map_err(connection_error)?,
-            ),
-        };
-        let value: i64 = sqlx::query_scalar(READ_CHANGE_COUNTER)
-            .fetch_one(&mut *connection)
-            .await?;
-        Ok(value)
-    }
-}
-
 /// Holds one connection in `LISTEN` and reports until the connection fails (`Err`) or the pool closes.
 async fn listen_for_changes(
     pool: &PgPool,
@@ -417,8 +401,18 @@ async fn listen_for_changes(
     on_signal(ChangeSignal::Listening);
     loop {
         match listener.try_recv().await {
-            Ok(Some(notification)) if notification.payload() == own_origin => {}
-            Ok(Some(_)) => on_signal(ChangeSignal::Changed),
+            Ok(Some(notification)) => {
+                // `<origin>` at a commit; `<origin>@<value>` once the counter was advanced after it.
+                let payload = notification.payload();
+                match payload.split_once('@') {
+                    Some((_, value)) => match value.parse() {
+                        Ok(value) => on_signal(ChangeSignal::Advanced(value)),
+                        Err(_) => on_signal(ChangeSignal::Changed),
+                    },
+                    None if payload == own_origin => {}
+                    None => on_signal(ChangeSignal::Changed),
+                }
+            }
             // The connection dropped and was re-established: whatever was sent meanwhile is lost.
             Ok(None) => {
                 on_signal(ChangeSignal::Lost);

@@ -513,8 +513,11 @@ impl From<sqlx::Error> for StoreError {
 pub enum ChangeSignal {
     /// The feed is listening (first connection or after a reconnect); changes before it may be unknown.
     Listening,
-    /// Some process committed a write.
+    /// Some other process committed a write.
     Changed,
+    /// Some process (this one included) advanced the change counter to this value after a commit;
+    /// replicas holding read leases cover it (`crate::read_fence`).
+    Advanced(i64),
     /// The feed's connection is gone: changes go unseen until the next `Listening`.
     Lost,
 }
