@@ -29,13 +29,9 @@ trap cleanup EXIT INT TERM
 
 mkdir -p "$BENCH_WORK_DIR/logs"
 WORK="$(cd "$BENCH_WORK_DIR" && pwd)"
-if [[ -n "${REGISTRY_BIN:-}" ]]; then
-    BIN="$REGISTRY_BIN"
-else
-    log "building registry-server (release)"
-    (cd "$REPO_ROOT" && cargo build --release -q -p registry-server)
-    BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/registry-server"
-fi
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+BIN="$(registry_server_bin "$REPO_ROOT")"
 [[ -x "$BIN" ]] || die "no registry-server binary at $BIN"
 
 DATA="$WORK/concurrent-sqlite"

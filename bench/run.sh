@@ -165,14 +165,9 @@ CACHED_LABELS=(first-page "detail-$FIRST_VERSION" detail-latest)
 
 # ---------------------------------------------------------------------------------------------------
 # 2. Build once.
-if [[ -n "${REGISTRY_BIN:-}" ]]; then
-    # A given build (e.g. an older revision's, for a before/after comparison).
-    BIN="$REGISTRY_BIN"
-else
-    log "building registry-server (release)"
-    (cd "$REPO_ROOT" && cargo build --release -q -p registry-server)
-    BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/registry-server"
-fi
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+BIN="$(registry_server_bin "$REPO_ROOT")"
 [[ -x "$BIN" ]] || die "binary not found: $BIN"
 REVISION="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ -n "$(git -C "$REPO_ROOT" status --porcelain --untracked-files=no -- . ":(exclude)bench" 2>/dev/null)" ]]; then

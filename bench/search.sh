@@ -51,13 +51,9 @@ fi
 TERMS="$WORK/search-terms.txt"
 "$PYTHON" "$LOAD" terms --corpus "$BENCH_CORPUS" --count "$BENCH_TERMS" >"$TERMS"
 
-if [[ -n "${REGISTRY_BIN:-}" ]]; then
-    BIN="$REGISTRY_BIN"
-else
-    log "building registry-server (release)"
-    (cd "$REPO_ROOT" && cargo build --release -q -p registry-server)
-    BIN="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/registry-server"
-fi
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+BIN="$(registry_server_bin "$REPO_ROOT")"
 [[ -x "$BIN" ]] || die "binary not found: $BIN"
 
 PG_ADMIN=(psql -h "$BENCH_PG_HOST" -p "$BENCH_PG_PORT" -U "$BENCH_PG_USER" -d postgres -v ON_ERROR_STOP=1 -qAt)

@@ -145,13 +145,16 @@ def rate(args: argparse.Namespace) -> None:
     print(json.dumps({"clients": args.clients, "requests": total, "rps": round(total / elapsed, 1)}))
 
 
+def lua_paths(terms_file: str) -> str:
+    """The search path of every term in `terms_file`, as a Lua table named `paths`."""
+    paths = [path_for(term) for term in Path(terms_file).read_text().splitlines()]
+    return "local paths = {\n" + ",\n".join(json.dumps(p) for p in paths) + "\n}\n"
+
+
 def wrk_script(args: argparse.Namespace) -> None:
     """A wrk Lua script that walks the terms, each thread from its own offset, non-200 answers counted."""
-    paths = [path_for(term) for term in Path(args.terms).read_text().splitlines()]
-    quoted = ",\n".join(json.dumps(p) for p in paths)
     print(
-        "local paths = {\n" + quoted + "\n}\n"
-        "local counter = 0\n"
+        lua_paths(args.terms) + "local counter = 0\n"
         "failed = 0\n"
         "local threads = {}\n"
         "function setup(thread) table.insert(threads, thread) end\n"
@@ -175,11 +178,8 @@ def wrk_script(args: argparse.Namespace) -> None:
 def wrk_once_script(args: argparse.Namespace) -> None:
     """A wrk Lua script for one connection (`wrk -t1 -c1`) that asks each term once, in order, then stops
     and prints the latencies, measured by wrk's C event loop rather than by a Python client."""
-    paths = [path_for(term) for term in Path(args.terms).read_text().splitlines()]
-    quoted = ",\n".join(json.dumps(p) for p in paths)
     print(
-        "local paths = {\n" + quoted + "\n}\n"
-        "local sent = 0\n"
+        lua_paths(args.terms) + "local sent = 0\n"
         "local answered = 0\n"
         "failed = 0\n"
         "local threads = {}\n"

@@ -212,6 +212,15 @@ impl TestApp {
 }
 
 /// A minimal valid manifest.
+/// What the response cache did for `response` (its `x-cache` header: `hit`, `miss`), `none` without one.
+pub fn cache_outcome(response: &TestResponse) -> &str {
+    response
+        .headers
+        .get("x-cache")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("none")
+}
+
 pub fn manifest(name: &str, version: &str) -> Value {
     serde_json::json!({
         "$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",

@@ -11,7 +11,7 @@ use registry_server::auth::Action;
 use registry_server::cache::{CacheConfig, CacheConsistency};
 use registry_server::config::ServerConfig;
 use registry_server::db::Backend;
-use registry_tests::app::{TestApp, TestResponse, encode, manifest};
+use registry_tests::app::{TestApp, TestResponse, cache_outcome, encode, manifest};
 use registry_tests::db::TestDb;
 use serde_json::json;
 
@@ -22,14 +22,6 @@ registry_tests::on_both_engines!(
     other_replicas_writes_are_seen,
     a_disabled_cache_always_renders,
 );
-
-fn cache_outcome(response: &TestResponse) -> &str {
-    response
-        .headers
-        .get("x-cache")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("none")
-}
 
 async fn hits_match_misses_and_revalidate_with_etags(db: TestDb) {
     let app = TestApp::new(db).await;
@@ -206,7 +198,6 @@ async fn other_replicas_writes_are_seen(db: TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn strict_reads_see_every_acknowledged_write() {
     let db = TestDb::postgres().await;
-    let database_url = db.config().database_url.unwrap();
     let config = |consistency| ServerConfig {
         cache: CacheConfig {
             ttl: Duration::from_hours(1),
@@ -240,18 +231,7 @@ async fn strict_reads_see_every_acknowledged_write() {
     // A write whose notifications never arrive (as if lost): committed, then the change counter
     // advanced, then the wait for every read lease to cover it or run out, as every write does
     // before it is acknowledged.
-    let mut raw = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url)
-        .await
-        .unwrap();
-    sqlx::query("update server_versions set status = 'deprecated' where server_name = $1")
-        .bind(name)
-        .execute(&mut raw)
-        .await
-        .unwrap();
-    let drawn: i64 = sqlx::query_scalar("select nextval('mcp_reg_change_seq')")
-        .fetch_one(&mut raw)
-        .await
-        .unwrap();
+    let drawn = writer.db.deprecate_unannounced(name).await;
     writer.store.await_read_leases(drawn).await;
     let seen = strict.get(&latest).await;
     assert_eq!(status_of(&seen), "deprecated", "strict: seen at once");

@@ -8,18 +8,10 @@ use std::time::{Duration, Instant};
 
 use registry_server::auth::Action;
 use registry_server::read_fence::ReadFence;
-use registry_tests::app::{TestApp, TestResponse, encode, manifest};
+use registry_tests::app::{TestApp, cache_outcome, encode, manifest};
 use registry_tests::db::TestDb;
 
 const NAME: &str = "io.github.alice/weather";
-
-fn cache_outcome(response: &TestResponse) -> &str {
-    response
-        .headers
-        .get("x-cache")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("none")
-}
 
 fn latest() -> String {
     format!("/v0.1/servers/{}/versions/latest", encode(NAME))
@@ -51,6 +43,20 @@ async fn live_leases(raw: &mut sqlx::PgConnection) -> i64 {
         .fetch_one(raw)
         .await
         .unwrap()
+}
+
+/// A lease as another replica would have left it: covering `covered`, running out in `seconds`.
+async fn leave_lease(raw: &mut sqlx::PgConnection, replica: &str, covered: i64, seconds: f64) {
+    sqlx::query(
+        "insert into replica_leases (replica, covered, expires_at) \
+         values ($1, $2, now() + make_interval(secs => $3))",
+    )
+    .bind(replica)
+    .bind(covered)
+    .bind(seconds)
+    .execute(raw)
+    .await
+    .unwrap();
 }
 
 async fn raw_connection(db: &TestDb) -> sqlx::PgConnection {
@@ -107,13 +113,7 @@ async fn a_write_waits_for_a_lease_that_does_not_cover_it_to_run_out() {
         .token(&[(Action::Publish, "io.github.alice/*")])
         .await;
     // A replica that stopped answering (hung, or cut off from the database) left a live lease behind.
-    sqlx::query(
-        "insert into replica_leases (replica, covered, expires_at) \
-         values ('hung-replica', 0, now() + interval '1.5 seconds')",
-    )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    leave_lease(&mut raw, "hung-replica", 0, 1.5).await;
     let started = Instant::now();
     writer.publish(&token, &manifest(NAME, "1.0.0")).await.ok();
     let waited = started.elapsed();
@@ -127,25 +127,13 @@ async fn a_write_waits_for_a_lease_that_does_not_cover_it_to_run_out() {
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // A lease that covers everything drawn so far does not hold writers up either.
-    sqlx::query(
-        "insert into replica_leases (replica, covered, expires_at) \
-         values ('caught-up-replica', 9223372036854775807, now() + interval '1 hour')",
-    )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    leave_lease(&mut raw, "caught-up-replica", i64::MAX, 3600.0).await;
     let started = Instant::now();
     writer.publish(&token, &manifest(NAME, "1.2.0")).await.ok();
     assert!(started.elapsed() < Duration::from_secs(1));
 
     // Writers that advance the counter themselves wait the same way.
-    sqlx::query(
-        "insert into replica_leases (replica, covered, expires_at) \
-         values ('another-hung-replica', 0, now() + interval '1 second')",
-    )
-    .execute(&mut raw)
-    .await
-    .unwrap();
+    leave_lease(&mut raw, "another-hung-replica", 0, 1.0).await;
     let drawn: i64 = sqlx::query_scalar("select nextval('mcp_reg_change_seq')")
         .fetch_one(&mut raw)
         .await
@@ -168,15 +156,7 @@ async fn a_replica_that_cannot_keep_its_lease_reads_the_counter_per_hit() {
     until_lease(&reader, false).await;
 
     // A write nobody waits for (no lease to wait on) and nobody announces: only a fence can see it.
-    sqlx::query("update server_versions set status = 'deprecated' where server_name = $1")
-        .bind(NAME)
-        .execute(&mut raw)
-        .await
-        .unwrap();
-    sqlx::query("select nextval('mcp_reg_change_seq')")
-        .execute(&mut raw)
-        .await
-        .unwrap();
+    writer.db.deprecate_unannounced(NAME).await;
     let seen = reader.get(&latest()).await;
     assert_eq!(
         cache_outcome(&seen),
