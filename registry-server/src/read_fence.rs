@@ -217,16 +217,18 @@ impl<F: Fn() + Send + Sync + 'static> FenceTask<F> {
         let shared = Arc::clone(&self.shared);
         let demand = Arc::clone(&self.demand);
         loop {
+            // In this order: under load, requests without a lease want a round all the time, and
+            // must not starve the extension that would give them one, nor the writers' reports.
             tokio::select! {
                 biased;
                 () = shared.stop.notified() => break,
+                _ = renewal.tick() => self.extend_lease().await,
+                () = shared.to_report.notified() => {}
                 () = demand.notified() => {
                     if !self.round().await {
                         break;
                     }
                 }
-                () = shared.to_report.notified() => {}
-                _ = renewal.tick() => self.extend_lease().await,
             }
             self.report_covered().await;
         }

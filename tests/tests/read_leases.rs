@@ -169,12 +169,18 @@ async fn a_replica_that_cannot_keep_its_lease_reads_the_counter_per_hit() {
     );
     assert_eq!(cache_outcome(&reader.get(&latest()).await), "hit");
 
-    // With the table back, the lease is taken again.
+    // With the table back, the lease is taken again, even while hits keep the fence busy.
     sqlx::query("alter table replica_leases_away rename to replica_leases")
         .execute(&mut raw)
         .await
         .unwrap();
-    until_lease(&reader, true).await;
+    let path = latest();
+    let hits = || async {
+        while !fence(&reader).holds_lease() {
+            assert_eq!(cache_outcome(&reader.get(&path).await), "hit");
+        }
+    };
+    tokio::join!(until_lease(&reader, true), hits(), hits(), hits(), hits());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
