@@ -54,6 +54,7 @@ pub struct Metrics {
     publishes: Family<OutcomeLabels, Counter>,
     cache: Family<OutcomeLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
+    read_lease: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -69,6 +70,7 @@ impl Default for Metrics {
         let publishes = Family::<OutcomeLabels, Counter>::default();
         let cache = Family::<OutcomeLabels, Counter>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
+        let read_lease = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by method, route template and status",
@@ -94,6 +96,11 @@ impl Default for Metrics {
             "Database pool connections by state (in_use, idle) at scrape time",
             pool.clone(),
         );
+        registry.register(
+            "read_lease_held",
+            "1 while this replica holds its read lease (strict consistency on PostgreSQL: cache hits and search skip the database), else 0",
+            read_lease.clone(),
+        );
         Self {
             registry,
             requests,
@@ -101,6 +108,7 @@ impl Default for Metrics {
             publishes,
             cache,
             pool,
+            read_lease,
         }
     }
 }
@@ -134,8 +142,9 @@ impl Metrics {
         self.cache.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 
-    /// Renders every metric, sampling the pool gauges now.
-    fn render(&self, pool_usage: (u32, u32)) -> Result<String, std::fmt::Error> {
+    /// Renders every metric, sampling the pool and lease gauges now.
+    fn render(&self, pool_usage: (u32, u32), lease_held: bool) -> Result<String, std::fmt::Error> {
+        self.read_lease.set(i64::from(lease_held));
         self.pool
             .get_or_create(&PoolLabels { state: "in_use" })
             .set(i64::from(pool_usage.0));
@@ -181,7 +190,11 @@ pub async fn track_requests(
 
 /// `GET /metrics`.
 pub async fn serve_metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render(state.store.pool_usage()) {
+    let lease_held = state
+        .read_fence
+        .as_ref()
+        .is_some_and(crate::read_fence::ReadFence::holds_lease);
+    match state.metrics.render(state.store.pool_usage(), lease_held) {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,
@@ -208,7 +221,7 @@ mod tests {
             Instant::now(),
         );
         metrics.cache_lookup("hit");
-        let text = metrics.render((3, 5)).unwrap_or_default();
+        let text = metrics.render((3, 5), true).unwrap_or_default();
         assert!(text.contains(
             r#"mcp_registry_http_requests_total{method="POST",route="/v0.1/publish",status="409"} 1"#
         ), "{text}");
@@ -217,6 +230,7 @@ mod tests {
         );
         assert!(text.contains(r#"mcp_registry_response_cache_lookups_total{outcome="hit"} 1"#));
         assert!(text.contains(r#"mcp_registry_db_pool_connections{state="in_use"} 3"#));
+        assert!(text.contains("mcp_registry_read_lease_held 1\n"), "{text}");
         assert!(text.contains("mcp_registry_http_request_duration_seconds_bucket"));
         assert!(text.ends_with("# EOF\n"));
     }

@@ -102,6 +102,11 @@ async fn hits_under_a_lease_do_not_read_the_counter() {
         assert_eq!(cache_outcome(&reader.get(&latest()).await), "hit");
     }
     assert!(fence(&reader).holds_lease());
+    let metrics = reader.get("/metrics").await;
+    assert!(
+        String::from_utf8_lossy(&metrics.body).contains("mcp_registry_read_lease_held 1\n"),
+        "/metrics says the lease is held"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
