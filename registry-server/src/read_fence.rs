@@ -49,7 +49,7 @@ struct Shared {
     coverage: Arc<Coverage>,
     /// Asks the task to tell writers the new coverage.
     to_report: Notify,
-    /// Reads of the counter so far (rounds and lease extensions), for metrics and tests.
+    /// Reads of the counter so far (rounds and lease extensions), for tests.
     counter_reads: AtomicU64,
     stop: Notify,
 }
@@ -60,6 +60,14 @@ impl Shared {
     fn read(&self, value: i64) -> bool {
         self.counter_reads.fetch_add(1, Ordering::Relaxed);
         self.coverage.raise(value)
+    }
+
+    /// The cache was dropped after the counter reached `value`: covers it, and has the task tell
+    /// writers if that is news.
+    fn dropped_for(&self, value: i64) {
+        if self.coverage.raise(value) {
+            self.to_report.notify_one();
+        }
     }
 }
 
@@ -88,9 +96,7 @@ impl Announcements {
     /// The cache was dropped after a notification that the counter reached `value`: nothing older
     /// than it is cached, and writers waiting for it may go on.
     pub fn dropped_for(&self, value: i64) {
-        if self.0.coverage.raise(value) {
-            self.0.to_report.notify_one();
-        }
+        self.0.dropped_for(value);
     }
 }
 
@@ -161,7 +167,7 @@ impl ReadFence {
     /// Records that the cache was dropped after a local write drew `value` from the counter: a later
     /// read of `value` (or less) need not drop it again.
     pub fn cover(&self, value: i64) {
-        Announcements(Arc::clone(&self.shared)).dropped_for(value);
+        self.shared.dropped_for(value);
     }
 
     /// For the change feed: what it dropped the cache for.
@@ -238,6 +244,13 @@ impl<F: Fn() + Send + Sync + 'static> FenceTask<F> {
         }
     }
 
+    /// Records a counter value just read, dropping the cache first if it moved past what was covered.
+    fn take_read(&self, value: i64) {
+        if self.shared.read(value) {
+            (self.on_change)();
+        }
+    }
+
     /// One numbered read for the requests waiting on [`ReadFence::pass`]; false once nobody listens.
     async fn round(&mut self) -> bool {
         let number = {
@@ -247,9 +260,7 @@ impl<F: Fn() + Send + Sync + 'static> FenceTask<F> {
         };
         let succeeded = match self.counter.read().await {
             Ok(value) => {
-                if self.shared.read(value) {
-                    (self.on_change)();
-                }
+                self.take_read(value);
                 true
             }
             Err(err) => {
@@ -272,9 +283,7 @@ impl<F: Fn() + Send + Sync + 'static> FenceTask<F> {
         self.reported = self.reported.max(covered);
         match self.counter.read().await {
             Ok(value) => {
-                if self.shared.read(value) {
-                    (self.on_change)();
-                }
+                self.take_read(value);
                 self.shared
                     .coverage
                     .hold_lease_until(sent + LEASE_TERM.saturating_sub(LEASE_MARGIN));

@@ -102,18 +102,24 @@ impl TestDb {
         store
     }
 
+    /// A connection of its own to this PostgreSQL database, outside any store.
+    pub async fn pg_connection(&self) -> sqlx::PgConnection {
+        let url = self.config.database_url.clone().unwrap_or_else(|| {
+            panic!(
+                "a PostgreSQL connection on a {:?} test database",
+                self.backend()
+            )
+        });
+        <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap_or_else(|err| panic!("connecting to the test database: {err}"))
+    }
+
     /// On PostgreSQL, a write behind the registry's back that nobody announces: every version of `name`
     /// deprecated, then the change counter advanced, as a write does after its commit (but with no
     /// notification, and no wait for the replicas' read leases). Returns the counter's new value.
     pub async fn deprecate_unannounced(&self, name: &str) -> i64 {
-        let url = self
-            .config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| panic!("deprecate_unannounced needs PostgreSQL"));
-        let mut raw = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap_or_else(|err| panic!("connecting to the test database: {err}"));
+        let mut raw = self.pg_connection().await;
         sqlx::query("update server_versions set status = 'deprecated' where server_name = $1")
             .bind(name)
             .execute(&mut raw)

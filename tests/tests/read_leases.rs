@@ -59,13 +59,6 @@ async fn leave_lease(raw: &mut sqlx::PgConnection, replica: &str, covered: i64, 
     .unwrap();
 }
 
-async fn raw_connection(db: &TestDb) -> sqlx::PgConnection {
-    let url = db.config().database_url.unwrap();
-    <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap()
-}
-
 /// Two replicas with a published server, the reader's cache warm.
 async fn writer_and_reader() -> (TestApp, TestApp, String) {
     let writer = TestApp::new(TestDb::postgres().await).await;
@@ -112,7 +105,7 @@ async fn hits_under_a_lease_do_not_read_the_counter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_write_waits_for_a_lease_that_does_not_cover_it_to_run_out() {
     let db = TestDb::postgres().await;
-    let mut raw = raw_connection(&db).await;
+    let mut raw = db.pg_connection().await;
     let writer = TestApp::new(db).await;
     let token = writer
         .token(&[(Action::Publish, "io.github.alice/*")])
@@ -152,7 +145,7 @@ async fn a_write_waits_for_a_lease_that_does_not_cover_it_to_run_out() {
 async fn a_replica_that_cannot_keep_its_lease_reads_the_counter_per_hit() {
     let (writer, reader, _token) = writer_and_reader().await;
     until_lease(&reader, true).await;
-    let mut raw = raw_connection(&writer.db).await;
+    let mut raw = writer.db.pg_connection().await;
     // The lease table out of reach: extensions fail, and the lease runs out.
     sqlx::query("alter table replica_leases rename to replica_leases_away")
         .execute(&mut raw)
@@ -192,7 +185,7 @@ async fn a_replica_that_cannot_keep_its_lease_reads_the_counter_per_hit() {
 async fn a_stopped_replica_gives_its_lease_up() {
     let (writer, reader, _token) = writer_and_reader().await;
     until_lease(&reader, true).await;
-    let mut raw = raw_connection(&writer.db).await;
+    let mut raw = writer.db.pg_connection().await;
     assert_eq!(live_leases(&mut raw).await, 2, "the writer and the reader");
     drop(reader);
     let deadline = Instant::now() + Duration::from_secs(1);
