@@ -114,7 +114,8 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: StatusCode, started: Instant) {
+    /// Counts and times one request under its method and route template.
+    pub fn observe(&self, method: &str, route: &str, status: StatusCode, started: Instant) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_owned(),

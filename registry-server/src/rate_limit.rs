@@ -124,17 +124,23 @@ pub async fn limit_writes(State(state): State<AppState>, request: Request, next:
 
 /// Route layer for the read routes.
 pub async fn limit_reads(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.config.rate_limits.reads_per_ip;
-    if limit > 0
-        && let Some(ip) = client_address(&request, state.config.trust_forwarded_for)
-    {
-        let now = unix_now();
-        let window = window_start(now);
-        if state.read_counters.hit(ip, window) > limit {
-            return too_many(limit, window, now);
-        }
+    match count_read(&state, &request) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
     }
-    next.run(request).await
+}
+
+/// Counts a read against its client address's limit; the 429 to send when it is over. Also used by
+/// `cache::CacheHits`, which answers before the route layers.
+pub fn count_read(state: &AppState, request: &Request) -> Option<Response> {
+    let limit = state.config.rate_limits.reads_per_ip;
+    if limit == 0 {
+        return None;
+    }
+    let ip = client_address(request, state.config.trust_forwarded_for)?;
+    let now = unix_now();
+    let window = window_start(now);
+    (state.read_counters.hit(ip, window) > limit).then(|| too_many(limit, window, now))
 }
 
 fn presented_token(request: &Request) -> Option<&str> {

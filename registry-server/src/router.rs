@@ -147,7 +147,7 @@ pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     let timeout = state.config.request_timeout;
     let cors = state.config.cors.layer();
-    let router = Router::new()
+    let api_and_pages = Router::new()
         .merge(v0_1)
         .nest("/v0", v0)
         .route(
@@ -170,7 +170,7 @@ pub fn app(state: AppState) -> Router {
                 "method not allowed on this endpoint; see /docs",
             )
         })
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(telemetry::log_server_errors))
         .layer(TimeoutLayer::with_status_code(
@@ -178,6 +178,8 @@ pub fn app(state: AppState) -> Router {
             timeout.max(Duration::from_millis(1)),
         ))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::make_request_span));
+    // Fresh cached API reads are answered before routing (see `cache::CacheHits`).
+    let router = Router::new().fallback_service(cache::CacheHits::new(state, api_and_pages));
     // Outermost, so preflights are answered before routing (which would say 405 to OPTIONS) and every
     // response, errors and 304s included, carries the headers a browser needs to read it.
     match cors {

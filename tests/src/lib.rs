@@ -46,3 +46,17 @@ pub fn refused_address() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
     let address = socket.local_addr().expect("the bound address");
     (socket, address)
 }
+
+/// Waits, when the clock is within 10 s of a minute's end, until the next minute begins: rate limits
+/// count per calendar minute, and a test whose requests straddle two windows would see its count reset.
+pub async fn away_from_rate_window_edge() {
+    let into_minute = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        % 60_000;
+    if into_minute >= 50_000 {
+        let left = u64::try_from(60_000 - into_minute).unwrap_or(0) + 50;
+        tokio::time::sleep(std::time::Duration::from_millis(left)).await;
+    }
+}

@@ -58,6 +58,7 @@ async fn publish_from(
 }
 
 async fn write_limits_hold_across_replicas(db: TestDb) {
+    registry_tests::away_from_rate_window_edge().await;
     let limits = RateLimits {
         writes_per_token: 3,
         writes_per_ip: 0,
@@ -102,6 +103,7 @@ async fn write_limits_hold_across_replicas(db: TestDb) {
 }
 
 async fn write_limits_per_address(db: TestDb) {
+    registry_tests::away_from_rate_window_edge().await;
     let limits = RateLimits {
         writes_per_token: 0,
         writes_per_ip: 2,
@@ -152,6 +154,7 @@ async fn write_limits_per_address(db: TestDb) {
 }
 
 async fn read_limits_per_address(db: TestDb) {
+    registry_tests::away_from_rate_window_edge().await;
     let limits = RateLimits {
         writes_per_token: 0,
         writes_per_ip: 0,

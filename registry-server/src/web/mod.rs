@@ -7,7 +7,7 @@
 //! script or style.
 //!
 //! Pages read registry data only through [`crate::db::Store`], and go through the same response cache
-//! (and `ETag` / `304`) as the API's read routes: [`routes`] applies `cache::serve_cached` exactly as
+//! (and `ETag` / `304`) as the API's read routes: [`routes`] applies `cache::serve_cached_page` exactly as
 //! `router.rs` does to `read_routes`, and [`page_headers`] (outermost) gives every page its content type
 //! and security headers, which a cache hit does not carry.
 //!
@@ -53,7 +53,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/namespaces/{namespace}", get(pages::namespace))
         .route("/feed.atom", get(feed::registry_feed))
         // As `router.rs` layers `read_routes`: limited before the cache, the cache innermost.
-        .route_layer(from_fn_with_state(state.clone(), cache::serve_cached))
+        .route_layer(from_fn_with_state(state.clone(), cache::serve_cached_page))
         .route_layer(from_fn_with_state(state.clone(), rate_limit::limit_reads))
         .route_layer(from_fn(page_headers))
         // Assets are static and immutable: never through the response cache.

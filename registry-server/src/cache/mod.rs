@@ -11,13 +11,17 @@
 //!   a hit is also confirmed by a read fence (`crate::read_fence`) before it is served, so a write
 //!   acknowledged by any replica is seen by every later read on every replica, not milliseconds later;
 //! - anything else (a second process writing to the same SQLite file) is bounded by the time-to-live.
+//!
+//! Entries are keyed by the path and query the client sent. Fresh API entries are answered before
+//! routing by [`CacheHits`] (`hits.rs`), under the same read limits, metrics and read lease.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::http::uri::PathAndQuery;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -29,6 +33,10 @@ use sha2::{Digest as _, Sha256};
 use crate::db::{ChangeSignal, Store};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+mod hits;
+
+pub use hits::CacheHits;
 
 /// Says whether a response came from the cache (`hit`) or was rendered (`miss`); for operators and tests.
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -81,6 +89,9 @@ struct Entry {
     body: Bytes,
     /// Set by the one request that re-renders the entry once its time-to-live has passed.
     refreshing: Arc<AtomicBool>,
+    /// The route template of an API read, which [`CacheHits`] may answer before routing and counts
+    /// under; `None` for web pages, whose responses take headers from the layers around the cache.
+    direct_route: Option<Arc<str>>,
 }
 
 /// What a lookup found.
@@ -248,18 +259,48 @@ impl ResponseCache {
     }
 }
 
-/// Middleware for the read routes: serves fresh entries, renders and stores misses, answers
-/// `If-None-Match` with 304.
+/// The key of a request's cached response: its path and query as the client sent them (before `nest`
+/// strips a prefix), so `/v0.1/servers` and the web page `/servers` never share an entry.
+fn cache_key(request: &Request) -> &str {
+    let uri = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri(), |original| &original.0);
+    uri.path_and_query()
+        .map_or_else(|| uri.path(), PathAndQuery::as_str)
+}
+
+/// Middleware for the API's read routes: serves fresh entries, renders and stores misses, answers
+/// `If-None-Match` with 304. What it stores, [`CacheHits`] may later serve before routing.
 pub async fn serve_cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| Arc::from(path.as_str()));
+    serve_from_cache(&state, request, next, route).await
+}
+
+/// [`serve_cached`] for the web pages: their entries are only served here, inside the layers that give
+/// pages their headers.
+pub async fn serve_cached_page(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    serve_from_cache(&state, request, next, None).await
+}
+
+async fn serve_from_cache(
+    state: &AppState,
+    request: Request,
+    next: Next,
+    direct_route: Option<Arc<str>>,
+) -> Response {
     let cache = &state.cache;
     if request.method() != Method::GET || cache.active().is_none() {
         return next.run(request).await;
     }
-    let key = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path(), |pq| pq.as_str())
-        .to_owned();
+    let key = cache_key(&request).to_owned();
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let mut claim = RefreshClaim(None);
     let mut found = cache.lookup(&key);
@@ -316,6 +357,7 @@ pub async fn serve_cached(State(state): State<AppState>, request: Request, next:
         etag: etag_of(&body),
         body,
         refreshing: Arc::new(AtomicBool::new(false)),
+        direct_route,
     };
     cache.store(key, entry.clone());
     // The old entry is replaced; its flag no longer matters.
@@ -441,6 +483,7 @@ mod tests {
             etag: etag_of(b"{}"),
             body: Bytes::from_static(b"{}"),
             refreshing: Arc::new(AtomicBool::new(false)),
+            direct_route: None,
         };
         let fresh =
             |cache: &ResponseCache, key: &str| matches!(cache.lookup(key), Lookup::Fresh(_));
