@@ -336,6 +336,10 @@ http {
     types { }
     default_type application/json;
     sendfile on;
+    # Descriptors of the few files kept open, as a static server tuned for hot files runs (1.6x the
+    # req/s of opening each file per request on the issue 19 machine).
+    open_file_cache max=64 inactive=60s;
+    open_file_cache_valid 60s;
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_timeout 65;

@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -179,14 +180,18 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::make_request_span));
     // Fresh cached API reads are answered before routing (see `cache::CacheHits`).
-    let router = Router::new().fallback_service(cache::CacheHits::new(state, api_and_pages));
-    // Outermost, so preflights are answered before routing (which would say 405 to OPTIONS) and every
-    // response, errors and 304s included, carries the headers a browser needs to read it.
+    let hits = cache::CacheHits::new(state, api_and_pages);
+    // CORS outermost, so preflights are answered before routing (which would say 405 to OPTIONS) and
+    // every response, errors and 304s included, carries the headers a browser needs to read it. Composed
+    // as one service rather than `Router::layer`s, which would box each layer once more per request.
     match cors {
-        Some(cors) => router
-            .layer(cors)
-            .layer(axum::middleware::from_fn(crate::cors::preflight_no_content)),
-        None => router,
+        Some(cors) => Router::new().fallback_service(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn(crate::cors::preflight_no_content))
+                .layer(cors)
+                .service(hits),
+        ),
+        None => Router::new().fallback_service(hits),
     }
 }
 
