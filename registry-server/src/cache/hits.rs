@@ -2,9 +2,9 @@
 //!
 //! A hit through the router passes about ten layers (routing, `nest`'s prefix stripping, tracing,
 //! timeout, body limit, error logging, metrics, input hygiene, rate limit, cache), each boxing and
-//! cloning per request; together they cost about three times what hyper and the socket do (issue 19:
-//! PostgreSQL strict hits ran at a third of the rate this path reaches). [`CacheHits`] sits between the
-//! CORS layers and the router and keeps what a hit needs from those layers:
+//! cloning per request: 56 µs of CPU per hit against 10 µs for a bare axum route (issue 19; this path
+//! about doubles PostgreSQL's strict hits per second). [`CacheHits`] sits between the CORS layers and
+//! the router and keeps what a hit needs from those layers:
 //! - the read limit per client address (`rate_limit::count_read`), counted once as before;
 //! - the request metrics, under the route template the entry was rendered for;
 //! - strict consistency: only while the read lease is held (`ReadFence::holds_lease`), which is when
