@@ -73,8 +73,9 @@ impl Default for CacheConfig {
 /// sees all its writes at once either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CacheConsistency {
-    /// Every read, on every replica, sees every write acknowledged before the read arrived. A cache hit
-    /// waits for a shared read of the database's change counter (about one round trip).
+    /// Every read, on every replica, sees every write acknowledged before the read arrived. While the
+    /// replica holds its read lease a cache hit is served at once (writers wait for every lease to cover
+    /// their write); without it, a hit waits for a shared read of the database's change counter.
     Strict,
     /// Other replicas' writes are seen when their notification arrives, usually within milliseconds;
     /// cache hits never touch the database.
