@@ -62,7 +62,6 @@ impl Service<Request> for CacheHits {
 
 /// The response to `request` when it is a fresh API entry that may be served without the router.
 fn direct_hit(state: &AppState, request: &Request) -> Option<Response> {
-    let started = Instant::now();
     if request.method() != Method::GET || crate::telemetry::exporting() {
         return None;
     }
@@ -73,10 +72,11 @@ fn direct_hit(state: &AppState, request: &Request) -> Option<Response> {
     {
         return None;
     }
+    let started = Instant::now();
     let Lookup::Fresh(entry) = state.cache.lookup(cache_key(request)) else {
         return None;
     };
-    let route = entry.direct_route.as_deref()?;
+    let route = entry.direct_route.as_ref()?.as_str();
     let response = crate::rate_limit::count_read(state, request).unwrap_or_else(|| {
         state.metrics.cache_lookup("hit");
         cached_response(&entry, request.headers().get(header::IF_NONE_MATCH), "hit")

@@ -92,7 +92,7 @@ struct Entry {
     refreshing: Arc<AtomicBool>,
     /// The route template of an API read, which [`CacheHits`] may answer before routing and counts
     /// under; `None` for web pages, whose responses take headers from the layers around the cache.
-    direct_route: Option<Arc<str>>,
+    direct_route: Option<MatchedPath>,
 }
 
 /// What a lookup found.
@@ -274,10 +274,8 @@ fn cache_key(request: &Request) -> &str {
 /// Middleware for the API's read routes: serves fresh entries, renders and stores misses, answers
 /// `If-None-Match` with 304. What it stores, [`CacheHits`] may later serve before routing.
 pub async fn serve_cached(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| Arc::from(path.as_str()));
+    // A shared handle on the router's template: no allocation per request.
+    let route = request.extensions().get::<MatchedPath>().cloned();
     serve_from_cache(&state, request, next, route).await
 }
 
@@ -295,7 +293,7 @@ async fn serve_from_cache(
     state: &AppState,
     request: Request,
     next: Next,
-    direct_route: Option<Arc<str>>,
+    direct_route: Option<MatchedPath>,
 ) -> Response {
     let cache = &state.cache;
     if request.method() != Method::GET || cache.active().is_none() {
