@@ -146,17 +146,13 @@ pub(crate) async fn list<E: Engine>(
         index.listed_per_server()
     };
     'tiers: for tier in first_tier..=LAST_TIER {
-        if hits.incomplete_at(tier) {
-            index.complete(&mut hits);
-        }
-        let mut servers = hits.servers(tier);
         let mut growth = 1;
         loop {
             let wanted = limit_rows - picks.len();
             // Filters and better-tiered servers may drop some: ask for more each time until it fills.
             let batch = ((wanted * SIXTEENTHS).div_ceil(per_server.max(1)) + 2) * growth;
             growth = (growth * 2).min(MAX_BATCH);
-            let chunk: Vec<u32> = servers.by_ref().take(batch.min(MAX_BATCH)).collect();
+            let chunk = index.next_servers(&mut hits, tier, batch.min(MAX_BATCH));
             if chunk.is_empty() {
                 break;
             }

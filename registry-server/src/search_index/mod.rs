@@ -2,7 +2,9 @@
 //! [`SearchTier`](crate::db::SearchTier), without touching every hit in the database. It holds, per
 //! server, the folded name; per search document (see `db/search.rs`), its server, its folded
 //! title/description (interned: versions and copies share it) and its word ids. Substrings are found
-//! through trigram posting lists and checked exactly; words through word → document lists.
+//! through trigram posting lists and checked exactly; words through word → document lists; exact
+//! and prefix name matches through the names sorted (by boilerplate length, then name; by local
+//! part).
 //!
 //! The index only ranks servers. Which of their versions are listed (status, latest, filters) is read
 //! from the database for the servers of the page (`db/ranked.rs`), so it is never stale. Search
@@ -77,6 +79,11 @@ struct Inner {
     /// Shared with the [`Hits`] of searches in flight, which map their positions through it.
     order: Arc<Vec<u32>>,
     position: Vec<u32>,
+    /// Server ids by boilerplate length, then folded name; and by folded local part. A term's
+    /// exact and prefix name tiers are ranges of these (`tiers::prefixed`), so a common term need
+    /// not classify every name to know them.
+    by_boilerplate_then_name: Vec<u32>,
+    by_local_part: Vec<u32>,
     name_grams: Grams,
     docs: Vec<Doc>,
     doc_ids: HashMap<i64, u32>,
@@ -232,11 +239,9 @@ impl SearchIndex {
         tiers::hits(&read(&self.inner), term, words, scope)
     }
 
-    /// Sets the text and word tiers of `hits` (a no-op once set).
-    pub(crate) fn complete(&self, hits: &mut Hits) {
-        if hits.incomplete_at(tiers::TEXT_TIER) {
-            tiers::complete(&read(&self.inner), hits);
-        }
+    /// The next (at most `most`) servers of `tier` in `hits`, in name order.
+    pub(crate) fn next_servers(&self, hits: &mut Hits, tier: u8, most: usize) -> Vec<u32> {
+        tiers::next_servers(&read(&self.inner), hits, tier, most)
     }
 
     /// For the given servers (ids from [`Hits`]): the name and every document's tier.
@@ -318,6 +323,30 @@ struct Folded<'a> {
     boilerplate: usize,
     /// Where its local part starts (0 without a namespace).
     local_at: usize,
+}
+
+impl<'a> Folded<'a> {
+    /// The part after the namespace's `/` (the whole name without one); `None` when its start is
+    /// past the end.
+    fn local_part(self) -> Option<&'a [u8]> {
+        self.name.get(self.local_at..)
+    }
+}
+
+/// Inserts servers `from..to` into `list`, kept sorted by `key` (servers without one are left
+/// out): in place when few are added (a publish), else by one sort (startup, an import).
+fn place<K: Ord>(list: &mut Vec<u32>, from: usize, to: usize, key: impl Fn(u32) -> Option<K>) {
+    let ids = (from..to).filter_map(|id| u32::try_from(id).ok());
+    if to - from <= 64 {
+        for id in ids {
+            let Some(own) = key(id) else { continue };
+            let at = list.partition_point(|&other| key(other).is_some_and(|other| other < own));
+            list.insert(at, id);
+        }
+    } else {
+        list.extend(ids.filter(|&id| key(id).is_some()));
+        list.sort_unstable_by_key(|&id| key(id));
+    }
 }
 
 /// `u32` index of a vector about to grow (the index holds far fewer than 2^32 items).
@@ -422,6 +451,18 @@ impl Inner {
         for (position, &server) in order.iter().enumerate().skip(first) {
             self.position[server as usize] = u32::try_from(position).unwrap_or(u32::MAX);
         }
+        let mut by_name = std::mem::take(&mut self.by_boilerplate_then_name);
+        place(&mut by_name, from, self.servers.len(), |id| {
+            let folded = self.folded(id);
+            Some((folded.boilerplate, folded.name))
+        });
+        self.by_boilerplate_then_name = by_name;
+        let mut by_local = std::mem::take(&mut self.by_local_part);
+        // A name whose local part starts past its end (too long to say) never matches there.
+        place(&mut by_local, from, self.servers.len(), |id| {
+            self.folded(id).local_part()
+        });
+        self.by_local_part = by_local;
     }
 
     fn text(&mut self, text: String) -> u32 {

@@ -11,11 +11,16 @@ use memchr::memmem;
 use super::{Doc, Folded, Inner};
 
 const TIERS: usize = 5;
+/// The tier read name by name for a common term.
+const IN_ORDER_TIER: u8 = 2;
 pub(super) const TEXT_TIER: u8 = 3;
 const WORDS_TIER: u8 = 4;
-/// Above one candidate in this many servers, the names are searched in one pass (see
-/// `NameMatcher::scan`) instead of one by one.
+/// Above one candidate in this many servers, tier 2 reads every name in order, not the candidates.
 const SCAN_FRACTION: usize = 8;
+/// How many names reading every name in order may classify before all are classified in one pass.
+const IN_ORDER_BUDGET: usize = 2_048;
+/// Up to this many candidates are classified at once.
+const EAGER_CANDIDATES: usize = 64;
 
 /// The servers a term matches: per tier, in name order, the servers with a matching document of
 /// exactly that tier (a server's listed tier is the best among its listed versions' documents, which
@@ -23,13 +28,41 @@ const SCAN_FRACTION: usize = 8;
 ///
 /// Kept as bit sets over name-order positions and read lazily: a common term matches most servers,
 /// of which a page consumes a few dozen, and collecting them all cost more than the matching.
+///
+/// Names are classified as a page needs them, too. The exact and prefix tiers (0, 1) come from the
+/// index's sorted names. Tier 2 is read in name order, classifying the trigrams' candidates, or every
+/// name when the term is common (see `SCAN_FRACTION`): a page then takes its servers from the first
+/// few dozen names. Every name's answer is needed only when a page reaches the text tiers, or when
+/// reading every name in order passes `IN_ORDER_BUDGET` names (a term found in many names but past
+/// the boilerplate in few): then the candidates are classified at once, or all names in one pass
+/// (`NameMatcher::scan`).
 #[derive(Debug)]
 pub(crate) struct Hits {
     tiers: [TierHits; TIERS],
     /// The index's name order when the hits were taken (positions map through it).
     order: Arc<Vec<u32>>,
+    /// How tier 2 is read while it is read name by name.
+    in_order: Option<InOrder>,
     /// What the text and word tiers still need, until [`complete`] sets them.
     pending: Option<Pending>,
+}
+
+/// Which names tier 2 reads in name order (see `SCAN_FRACTION`).
+#[derive(Debug)]
+enum InOrder {
+    /// Every name, until `budget` more were classified.
+    All { budget: usize },
+    /// The trigrams' candidates, by ascending position; `next` is the first one not read.
+    Candidates { positions: Vec<u32>, next: usize },
+}
+
+/// How a search reads names (see `SCAN_FRACTION`): in tests, every way on a small index.
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    /// Above this many candidates, every name is read instead.
+    candidates_most: usize,
+    eager_candidates: usize,
+    budget: usize,
 }
 
 /// The query and its name hits, kept for the text and word tiers.
@@ -37,10 +70,12 @@ pub(crate) struct Hits {
 struct Pending {
     term: String,
     words: Option<Vec<String>>,
-    names: NameHits,
+    /// `None` while tier 2 is read name by name: no pass over every name was made yet.
+    names: Option<NameHits>,
 }
 
-/// One tier's matching positions, and the positions `[start, high)` a page may use.
+/// One tier's matching positions, and the positions `[start, high)` a page may still use (`start`
+/// moves on as the tier is read).
 #[derive(Debug)]
 struct TierHits {
     positions: Bits,
@@ -49,22 +84,9 @@ struct TierHits {
 }
 
 impl Hits {
-    /// Whether the tiers from `tier` on still need [`super::SearchIndex::complete`].
-    pub(crate) fn incomplete_at(&self, tier: u8) -> bool {
+    /// Whether the tiers from `tier` on still need [`complete`].
+    pub(super) fn incomplete_at(&self, tier: u8) -> bool {
         tier >= TEXT_TIER && self.pending.is_some()
-    }
-
-    /// Server ids with a document of `tier`, in name order (the text and word tiers once complete).
-    pub(crate) fn servers(&self, tier: u8) -> impl Iterator<Item = u32> + '_ {
-        debug_assert!(
-            !self.incomplete_at(tier),
-            "tier {tier} read before it was complete"
-        );
-        self.tiers
-            .get(usize::from(tier))
-            .into_iter()
-            .flat_map(|hits| hits.positions.ones_in(hits.start, hits.high))
-            .filter_map(|at| self.order.get(at).copied())
     }
 }
 
@@ -319,16 +341,47 @@ struct NameHits {
     boilerplate: Bits,
 }
 
-/// Sets the name tiers (0–2) of the servers whose name matches `term`, by name-order position.
-fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
+/// Where each server lies in the name order some hits were taken in: the index's own positions
+/// while no server was added since, else mapped from the hits' order (servers added since have
+/// none).
+struct Positions<'a> {
+    own: &'a [u32],
+    remapped: Option<Vec<u32>>,
+}
+
+impl<'a> Positions<'a> {
+    fn of(inner: &'a Inner, order: &Arc<Vec<u32>>) -> Self {
+        Self {
+            own: &inner.position,
+            remapped: (!Arc::ptr_eq(&inner.order, order)).then(|| positions_in(order)),
+        }
+    }
+
+    fn get(&self, server: u32) -> Option<usize> {
+        let positions = self.remapped.as_deref().unwrap_or(self.own);
+        let at = *positions.get(server as usize)?;
+        (at != u32::MAX).then_some(at as usize)
+    }
+}
+
+/// Sets the name tiers (0–2) of the servers whose name matches `term`, at their `positions`;
+/// `candidates` are the name trigrams' (`None` to check every name).
+fn name_hits(
+    inner: &Inner,
+    term: &str,
+    candidates: Option<Vec<u32>>,
+    positions: &Positions<'_>,
+    tiers: &mut [TierHits; TIERS],
+) -> NameHits {
     let servers = inner.servers.len();
-    let position = |server: u32| inner.position[server as usize] as usize;
     let mut by_name = Bits::new(servers);
     let mut boilerplate = Bits::new(servers);
     let mut record = |id: u32, name_match: NameMatch| match name_match {
         NameMatch::Tier(tier) => {
             by_name.set(id as usize);
-            tiers[usize::from(tier)].set(position(id));
+            if let (Some(hits), Some(at)) = (tiers.get_mut(usize::from(tier)), positions.get(id)) {
+                hits.positions.set(at);
+            }
         }
         NameMatch::Boilerplate => {
             by_name.set(id as usize);
@@ -337,8 +390,7 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
         NameMatch::No => {}
     };
     let matcher = NameMatcher::new(term);
-    // Candidates come back only when there are at most one in SCAN_FRACTION servers.
-    match inner.name_grams.candidates(term, servers / SCAN_FRACTION) {
+    match candidates {
         Some(candidates) => {
             for id in candidates {
                 record(id, matcher.classify(inner.folded(id)));
@@ -351,7 +403,7 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
             }
         }
         // Most names are candidates (a common or short term): one pass over all of them.
-        _ => matcher.scan(inner, &mut record),
+        None => matcher.scan(inner, &mut record),
     }
     NameHits {
         by_name,
@@ -359,15 +411,79 @@ fn name_hits(inner: &Inner, term: &str, tiers: &mut [Bits; TIERS]) -> NameHits {
     }
 }
 
+/// The ids of `list` (sorted by `key`) whose key starts with `prefix`.
+fn prefix_range<'l, 'k>(
+    list: &'l [u32],
+    prefix: &[u8],
+    key: impl Fn(u32) -> &'k [u8],
+) -> &'l [u32] {
+    let low = list.partition_point(|&id| key(id) < prefix);
+    let rest = list.get(low..).unwrap_or_default();
+    let len = rest.partition_point(|&id| key(id).starts_with(prefix));
+    rest.get(..len).unwrap_or_default()
+}
+
+/// Sets the exact and prefix name tiers (0, 1) of a non-empty `term` from the index's sorted
+/// names: they are the servers whose folded name starts with the term and runs past its
+/// boilerplate with it, and those whose local part starts with it (see `Occurrences::add`).
+fn prefixed(inner: &Inner, term: &str, tiers: &mut [TierHits; TIERS]) {
+    let term = term.as_bytes();
+    let mut set = |id: u32| {
+        let folded = inner.folded(id);
+        let whole = folded.name == term || folded.local_part() == Some(term);
+        if let (Some(hits), Some(&at)) = (
+            tiers.get_mut(usize::from(!whole)),
+            inner.position.get(id as usize),
+        ) {
+            hits.positions.set(at as usize);
+        }
+    };
+    // By boilerplate length: only names whose boilerplate is shorter than the term can match at
+    // their start past it.
+    let by_name = &inner.by_boilerplate_then_name;
+    let boilerplate = |id: u32| inner.folded(id).boilerplate;
+    let mut group = 0;
+    while let Some(&first) = by_name.get(group) {
+        let length = boilerplate(first);
+        if length >= term.len() {
+            break;
+        }
+        let rest = by_name.get(group..).unwrap_or_default();
+        let members = rest.get(..rest.partition_point(|&id| boilerplate(id) <= length));
+        let members = members.unwrap_or_default();
+        for &id in prefix_range(members, term, |id| inner.folded(id).name) {
+            set(id);
+        }
+        group += members.len().max(1);
+    }
+    let local = |id: u32| inner.folded(id).local_part().unwrap_or_default();
+    for &id in prefix_range(&inner.by_local_part, term, local) {
+        set(id);
+    }
+}
+
 /// See [`super::SearchIndex::hits`]: the name tiers (0–2) now, the text and word tiers (3–4) when a
 /// page reaches them ([`complete`]): a common term fills most pages from names alone, and the text
-/// tiers of a term found in most names' boilerplate touch every document.
+/// tiers of a term found in most names' boilerplate touch every document. Unless the term has few
+/// candidates, tier 2 is read name by name as pages need it (see [`Hits`]).
 pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: Scope<'_>) -> Hits {
+    let reading = Reading {
+        candidates_most: inner.servers.len() / SCAN_FRACTION,
+        eager_candidates: EAGER_CANDIDATES,
+        budget: IN_ORDER_BUDGET,
+    };
+    hits_reading(inner, term, words, scope, reading)
+}
+
+/// [`hits`], reading names as `reading` says.
+fn hits_reading(
+    inner: &Inner,
+    term: &str,
+    words: Option<&[String]>,
+    scope: Scope<'_>,
+    reading: Reading,
+) -> Hits {
     let servers = inner.servers.len();
-    let mut tiers: [Bits; TIERS] = std::array::from_fn(|_| Bits::new(servers));
-    // Servers whose name decides the tier of every document (all of a server's documents share
-    // its name), and those whose name holds the term only inside the boilerplate.
-    let names = name_hits(inner, term, &mut tiers);
     let first = |name: &str| {
         inner
             .order
@@ -377,22 +493,44 @@ pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: S
         Some((low, high)) => (first(low), first(high)),
         None => (0, inner.order.len()),
     };
-    let mut tier = 0;
+    let mut tiers: [TierHits; TIERS] = std::array::from_fn(|tier| TierHits {
+        positions: Bits::new(servers),
+        start: match scope.from {
+            Some((from, _)) if tier < usize::from(from) => usize::MAX,
+            Some((from, name)) if tier == usize::from(from) => first(name).max(low),
+            _ => low,
+        },
+        high,
+    });
+    let candidates = inner.name_grams.candidates(term, reading.candidates_most);
+    let (in_order, names) = match candidates {
+        None if !term.is_empty() => (
+            Some(InOrder::All {
+                budget: reading.budget,
+            }),
+            None,
+        ),
+        Some(candidates) if candidates.len() > reading.eager_candidates => {
+            let mut positions: Vec<u32> = candidates
+                .iter()
+                .filter_map(|&id| inner.position.get(id as usize).copied())
+                .collect();
+            positions.sort_unstable();
+            (Some(InOrder::Candidates { positions, next: 0 }), None)
+        }
+        candidates => {
+            let positions = Positions::of(inner, &inner.order);
+            let names = name_hits(inner, term, candidates, &positions, &mut tiers);
+            (None, Some(names))
+        }
+    };
+    if in_order.is_some() {
+        prefixed(inner, term, &mut tiers);
+    }
     Hits {
-        tiers: tiers.map(|positions| {
-            let start = match scope.from {
-                Some((from, _)) if tier < from => usize::MAX,
-                Some((from, name)) if tier == from => first(name).max(low),
-                _ => low,
-            };
-            tier += 1;
-            TierHits {
-                positions,
-                start,
-                high,
-            }
-        }),
+        tiers,
         order: Arc::clone(&inner.order),
+        in_order,
         pending: Some(Pending {
             term: term.to_owned(),
             words: words.map(<[String]>::to_vec),
@@ -401,24 +539,131 @@ pub(super) fn hits(inner: &Inner, term: &str, words: Option<&[String]>, scope: S
     }
 }
 
-/// See [`super::SearchIndex::complete`]: sets the text and word tiers of `hits`, once.
-pub(super) fn complete(inner: &Inner, hits: &mut Hits) {
-    let Some(Pending { term, words, names }) = hits.pending.take() else {
+/// See [`super::SearchIndex::next_servers`].
+pub(super) fn next_servers(inner: &Inner, hits: &mut Hits, tier: u8, most: usize) -> Vec<u32> {
+    if hits.incomplete_at(tier) {
+        complete(inner, hits);
+    }
+    let mut servers = Vec::new();
+    // Once the budget is spent, every name is classified in one pass, and the rest of the tier is
+    // read from its positions (which then hold it).
+    if tier == IN_ORDER_TIER && read_in_order(inner, hits, most, &mut servers) {
+        settle_names(inner, hits);
+    }
+    let wanted = most - servers.len();
+    let Hits { tiers, order, .. } = hits;
+    let Some(tier_hits) = tiers.get_mut(usize::from(tier)) else {
+        return servers;
+    };
+    if wanted == 0 {
+        return servers;
+    }
+    let mut last = None;
+    for at in tier_hits
+        .positions
+        .ones_in(tier_hits.start, tier_hits.high)
+        .take(wanted)
+    {
+        servers.extend(order.get(at));
+        last = Some(at);
+    }
+    tier_hits.start = match last {
+        Some(at) if servers.len() == most => at + 1,
+        _ => tier_hits.high,
+    };
+    servers
+}
+
+/// While tier 2 is read name by name: classifies the next names in name order until `servers`
+/// holds `most` or the tier ends. Returns whether it stopped because the budget of
+/// [`InOrder::All`] was spent.
+fn read_in_order(inner: &Inner, hits: &mut Hits, most: usize, servers: &mut Vec<u32>) -> bool {
+    let Hits {
+        tiers,
+        order,
+        in_order,
+        pending,
+    } = hits;
+    let (Some(in_order), Some(pending)) = (in_order.as_mut(), pending.as_ref()) else {
+        return false;
+    };
+    let matcher = NameMatcher::new(&pending.term);
+    let tier = &mut tiers[usize::from(IN_ORDER_TIER)];
+    while servers.len() < most && tier.start < tier.high {
+        let at = match in_order {
+            InOrder::All { budget: 0 } => return true,
+            InOrder::All { budget } => {
+                *budget -= 1;
+                tier.start
+            }
+            InOrder::Candidates { positions, next } => {
+                let Some(&at) = positions.get(*next) else {
+                    tier.start = tier.high;
+                    break;
+                };
+                *next += 1;
+                at as usize
+            }
+        };
+        if at < tier.start {
+            continue;
+        }
+        let Some(&id) = order.get(at).filter(|_| at < tier.high) else {
+            tier.start = tier.high;
+            break;
+        };
+        tier.start = at + 1;
+        if matcher.classify(inner.folded(id)) == NameMatch::Tier(IN_ORDER_TIER) {
+            servers.push(id);
+        }
+    }
+    false
+}
+
+/// Classifies every name in one pass, once: the name tiers' positions and what the text tiers
+/// need (tier 2 is no longer read name by name).
+fn settle_names(inner: &Inner, hits: &mut Hits) {
+    let Hits {
+        tiers,
+        order,
+        in_order,
+        pending,
+    } = hits;
+    *in_order = None;
+    let Some(pending) = pending.as_mut() else {
         return;
     };
-    // Positions in the order the hits were taken in: the index's own while no server was added
-    // since, else mapped from the hits' order (servers added since are left out).
-    let remapped = (!Arc::ptr_eq(&inner.order, &hits.order)).then(|| positions_in(&hits.order));
-    let position = |server: u32| -> Option<usize> {
-        let at = match &remapped {
-            None => *inner.position.get(server as usize)?,
-            Some(taken) => *taken.get(server as usize)?,
-        };
-        (at != u32::MAX).then_some(at as usize)
+    if pending.names.is_some() {
+        return;
+    }
+    let positions = Positions::of(inner, order);
+    let candidates = inner
+        .name_grams
+        .candidates(&pending.term, inner.servers.len() / SCAN_FRACTION);
+    pending.names = Some(name_hits(
+        inner,
+        &pending.term,
+        candidates,
+        &positions,
+        tiers,
+    ));
+}
+
+/// Sets the text and word tiers of `hits`, once.
+fn complete(inner: &Inner, hits: &mut Hits) {
+    settle_names(inner, hits);
+    let Some(Pending {
+        term,
+        words,
+        names: Some(names),
+    }) = hits.pending.take()
+    else {
+        return;
     };
+    let positions = Positions::of(inner, &hits.order);
     let tiers = &mut hits.tiers;
     let mut set = |tier: u8, server: u32| {
-        if let (Some(hits), Some(at)) = (tiers.get_mut(usize::from(tier)), position(server)) {
+        if let (Some(hits), Some(at)) = (tiers.get_mut(usize::from(tier)), positions.get(server)) {
             hits.positions.set(at);
         }
     };
@@ -527,146 +772,4 @@ pub(super) fn documents_of(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::{Inner, NewDocument, SearchIndex};
-    use super::{NameMatch, NameMatcher, Scope, TEXT_TIER};
-
-    /// The definition, one position at a time: what the searcher must agree with.
-    fn reference(name: &[u8], boilerplate: usize, term: &str) -> NameMatch {
-        let needle = term.as_bytes();
-        let local_at = name
-            .iter()
-            .position(|&b| b == b'/')
-            .map_or(0, |slash| slash + 1);
-        if name == needle || name.get(local_at..) == Some(needle) {
-            return NameMatch::Tier(0);
-        }
-        if needle.is_empty() {
-            return NameMatch::Tier(1);
-        }
-        let (mut found, mut beyond) = (false, false);
-        for at in 0..(name.len() + 1).saturating_sub(needle.len()) {
-            if &name[at..at + needle.len()] != needle {
-                continue;
-            }
-            found = true;
-            let past = at + needle.len() > boilerplate;
-            if (at == 0 && past) || at == local_at {
-                return NameMatch::Tier(1);
-            }
-            beyond |= past;
-        }
-        match (beyond, found) {
-            (true, _) => NameMatch::Tier(2),
-            (false, true) => NameMatch::Boilerplate,
-            (false, false) => NameMatch::No,
-        }
-    }
-
-    #[test]
-    fn one_pass_over_all_names_agrees_with_one_search_per_name_and_the_definition() {
-        let names = [
-            "io.github.github/github-mcp-server",
-            "io.github.13rac1/videocapture-mcp",
-            "com.example/ababa",
-            "com.aba/ba",
-            "ab/a",
-            "ai.smithery/x",
-            "example/x",
-            "a/aa",
-            "aa/a",
-            "io.github.gitgit/git",
-            "net.example.sub/aba-aba",
-        ];
-        let mut inner = Inner::default();
-        for (id, name) in (1..).zip(names) {
-            inner.add(NewDocument {
-                id,
-                server_name: name.to_owned(),
-                name: name.to_owned(),
-                text: String::new(),
-                words: String::new(),
-            });
-        }
-        let terms = [
-            "github",
-            "git",
-            "io.github.",
-            "aba",
-            "a",
-            "aa",
-            "a/a",
-            "ab",
-            "ba",
-            "b/a",
-            "x",
-            "mcp",
-            "-",
-            "/",
-            ".",
-            "com.",
-            "io.github.github/github-mcp-server",
-            "zzz",
-            "ub/a",
-            "videocapture-mcp",
-            "sub/aba",
-        ];
-        for term in terms {
-            let matcher = NameMatcher::new(term);
-            let mut scanned = vec![NameMatch::No; names.len()];
-            matcher.scan(&inner, |id, found| scanned[id as usize] = found);
-            for (id, name) in (0..).zip(names) {
-                let folded = inner.folded(id);
-                let expected = reference(folded.name, folded.boilerplate, term);
-                assert_eq!(matcher.classify(folded), expected, "{term:?} in {name}");
-                assert_eq!(
-                    scanned[id as usize], expected,
-                    "{term:?} in {name} (one pass)"
-                );
-            }
-        }
-    }
-
-    fn document(id: i64, name: &str, text: &str) -> NewDocument {
-        NewDocument {
-            id,
-            server_name: name.to_owned(),
-            name: name.to_owned(),
-            text: text.to_owned(),
-            words: String::new(),
-        }
-    }
-
-    fn names(index: &SearchIndex, servers: impl Iterator<Item = u32>) -> Vec<String> {
-        let inner = index.inner.read().unwrap();
-        servers
-            .map(|id| inner.servers[id as usize].name.to_string())
-            .collect()
-    }
-
-    #[test]
-    fn text_tiers_completed_after_a_server_was_added_keep_the_order_they_were_taken_in() {
-        let index = SearchIndex::default();
-        index.add(vec![
-            document(1, "io.github.a/one", "weather tools"),
-            document(2, "io.github.c/three", "weather"),
-            document(3, "io.github.b/two", "other"),
-        ]);
-        let mut hits = index.hits("weather", None, Scope::default());
-        assert!(hits.incomplete_at(TEXT_TIER));
-        // A publish lands between the name tiers and the text tiers: the name order moves.
-        index.add(vec![document(4, "io.github.aa/new", "weather too")]);
-        index.complete(&mut hits);
-        assert!(!hits.incomplete_at(TEXT_TIER));
-        assert_eq!(
-            names(&index, hits.servers(TEXT_TIER)),
-            ["io.github.a/one", "io.github.c/three"]
-        );
-        let mut fresh = index.hits("weather", None, Scope::default());
-        index.complete(&mut fresh);
-        assert_eq!(
-            names(&index, fresh.servers(TEXT_TIER)),
-            ["io.github.a/one", "io.github.aa/new", "io.github.c/three"]
-        );
-    }
-}
+mod tests;
