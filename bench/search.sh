@@ -6,6 +6,7 @@
 #
 #   BENCH_SERVERS=20000 bench/search.sh
 #   REGISTRY_BIN=/path/to/registry-server bench/search.sh     # measure another build (no cargo build)
+#   BENCH_PG_SSLMODE=prefer bench/search.sh                    # TLS to PostgreSQL on loopback, as libpq's default
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,6 +25,10 @@ BENCH_PG_HOST=127.0.0.1
 BENCH_PG_PORT="${BENCH_PG_PORT:-5432}"
 BENCH_PG_USER="${BENCH_PG_USER:-postgres}"
 BENCH_PG_DB="${BENCH_PG_DB:-mcpreg_bench_search}"
+# Loopback: TLS would only measure encryption that never leaves the machine. Ours and the official SQL's
+# clients (psql, pgbench) use the same mode.
+BENCH_PG_SSLMODE="${BENCH_PG_SSLMODE:-disable}"
+export PGSSLMODE="$BENCH_PG_SSLMODE"
 PYTHON="${PYTHON:-python3}"
 LOAD="$SCRIPT_DIR/search_load.py"
 
@@ -58,7 +63,8 @@ BIN="$(registry_server_bin "$REPO_ROOT")"
 
 PG_ADMIN=(psql -h "$BENCH_PG_HOST" -p "$BENCH_PG_PORT" -U "$BENCH_PG_USER" -d postgres -v ON_ERROR_STOP=1 -qAt)
 PG_BENCH=(psql -h "$BENCH_PG_HOST" -p "$BENCH_PG_PORT" -U "$BENCH_PG_USER" -d "$BENCH_PG_DB" -v ON_ERROR_STOP=1 -qAt)
-PG_URL="postgres://$BENCH_PG_USER@$BENCH_PG_HOST:$BENCH_PG_PORT/$BENCH_PG_DB"
+PG_URL="postgres://$BENCH_PG_USER@$BENCH_PG_HOST:$BENCH_PG_PORT/$BENCH_PG_DB?sslmode=$BENCH_PG_SSLMODE"
+log "PostgreSQL clients (ours, psql, pgbench): sslmode=$BENCH_PG_SSLMODE"
 
 rss() { awk '/^VmHWM|^VmRSS/ {printf "%s %d MB  ", $1, $2 / 1024}' "/proc/$1/status"; }
 

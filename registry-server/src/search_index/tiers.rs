@@ -524,7 +524,8 @@ fn hits_reading(
             (None, Some(names))
         }
     };
-    if in_order.is_some() {
+    // Past a cursor beyond tier 1 (a later page), its tiers are not read.
+    if in_order.is_some() && tiers[1].start != usize::MAX {
         prefixed(inner, term, &mut tiers);
     }
     Hits {
