@@ -624,30 +624,21 @@ fn read_in_order(inner: &Inner, hits: &mut Hits, most: usize, servers: &mut Vec<
 /// Classifies every name in one pass, once: the name tiers' positions and what the text tiers
 /// need (tier 2 is no longer read name by name).
 fn settle_names(inner: &Inner, hits: &mut Hits) {
-    let Hits {
-        tiers,
-        order,
-        in_order,
-        pending,
-    } = hits;
-    *in_order = None;
-    let Some(pending) = pending.as_mut() else {
+    hits.in_order = None;
+    let Some(pending) = hits
+        .pending
+        .as_mut()
+        .filter(|pending| pending.names.is_none())
+    else {
         return;
     };
-    if pending.names.is_some() {
-        return;
-    }
-    let positions = Positions::of(inner, order);
+    let positions = Positions::of(inner, &hits.order);
+    let term = &pending.term;
     let candidates = inner
         .name_grams
-        .candidates(&pending.term, inner.servers.len() / SCAN_FRACTION);
-    pending.names = Some(name_hits(
-        inner,
-        &pending.term,
-        candidates,
-        &positions,
-        tiers,
-    ));
+        .candidates(term, inner.servers.len() / SCAN_FRACTION);
+    let names = name_hits(inner, term, candidates, &positions, &mut hits.tiers);
+    pending.names = Some(names);
 }
 
 /// Sets the text and word tiers of `hits`, once.
