@@ -198,11 +198,24 @@ fn tier_index(servers: &[(&str, &[&str])]) -> SearchIndex {
                 server_name: (*name).to_owned(),
                 name: name.to_lowercase(),
                 text: text.to_lowercase(),
-                words: String::new(),
+                words: words_of(text).join(" "),
             }]);
         }
     }
     index
+}
+
+/// The distinct words of `text`, lower-cased (as `db/search.rs` splits them, near enough here).
+fn words_of(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_owned)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
 }
 
 /// The tiers by definition, one server at a time: per tier, the servers in name order with a
@@ -234,7 +247,12 @@ fn expected_tiers(servers: &[(&str, &[&str])], term: &str, scope: Scope<'_>) -> 
                             NameMatch::Tier(name_tier) => Some(name_tier),
                             _ if in_text => Some(TEXT_TIER),
                             NameMatch::Boilerplate => Some(4),
-                            NameMatch::No => None,
+                            NameMatch::No => {
+                                let words = words_of(term);
+                                let held = words_of(text);
+                                (!words.is_empty() && words.iter().all(|word| held.contains(word)))
+                                    .then_some(4)
+                            }
                         };
                         doc_tier == Some(tier)
                     })
@@ -304,6 +322,15 @@ fn tiers_read_name_by_name_agree_with_the_definition_whatever_the_budget_and_chu
         "capture",
         "zzz",
         "ub/a",
+        // Words in any order: the word tier.
+        "editor zed",
+        "video capture",
+        "tools zed",
+        "server own",
+        "mcp over weather",
+        "part local no",
+        "a a",
+        "github tools",
     ];
     let scopes = [
         Scope::default(),
@@ -320,18 +347,24 @@ fn tiers_read_name_by_name_agree_with_the_definition_whatever_the_budget_and_chu
             name_range: None,
         },
         Scope {
+            from: Some((4, "com")),
+            name_range: None,
+        },
+        Scope {
             from: None,
             name_range: Some(("io.github.", "io.github/")),
         },
     ];
     for term in terms {
+        let words = words_of(term);
+        let words = (!words.is_empty()).then_some(words.as_slice());
         for scope in scopes {
             let expected = expected_tiers(SERVERS, term, scope);
             for reading in readings() {
                 for chunk in [1, 2, 7] {
                     let mut hits = {
                         let inner = index.inner.read().unwrap();
-                        super::hits_reading(&inner, term, None, scope, reading)
+                        super::hits_reading(&inner, term, words, scope, reading)
                     };
                     for (tier, expected) in (0..5_u8).zip(&expected) {
                         let found = read_tier(&index, &mut hits, tier, chunk);
