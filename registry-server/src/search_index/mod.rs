@@ -333,19 +333,29 @@ impl<'a> Folded<'a> {
     }
 }
 
-/// Inserts servers `from..to` into `list`, kept sorted by `key` (servers without one are left
-/// out): in place when few are added (a publish), else by one sort (startup, an import).
-fn place<K: Ord>(list: &mut Vec<u32>, from: usize, to: usize, key: impl Fn(u32) -> Option<K>) {
-    let ids = (from..to).filter_map(|id| u32::try_from(id).ok());
-    if to - from <= 64 {
+/// Inserts servers `added` into `list`, kept sorted by `key` (servers without one are left out):
+/// in place when few are added (a publish), else by one sort (startup, an import). Returns the
+/// first index whose entry may have moved.
+fn place<K: Ord>(
+    list: &mut Vec<u32>,
+    added: std::ops::Range<usize>,
+    key: impl Fn(u32) -> Option<K>,
+) -> usize {
+    let few = added.len() <= 64;
+    let ids = added.filter_map(|id| u32::try_from(id).ok());
+    if few {
+        let mut first = list.len();
         for id in ids {
             let Some(own) = key(id) else { continue };
             let at = list.partition_point(|&other| key(other).is_some_and(|other| other < own));
             list.insert(at, id);
+            first = first.min(at);
         }
+        first
     } else {
         list.extend(ids.filter(|&id| key(id).is_some()));
         list.sort_unstable_by_key(|&id| key(id));
+        0
     }
 }
 
@@ -430,36 +440,21 @@ impl Inner {
             return;
         }
         let servers = &self.servers;
-        let name = |id: u32| &*servers[id as usize].name;
-        let ids: Vec<u32> = added.filter_map(|id| u32::try_from(id).ok()).collect();
         // Copied only while a search still maps positions through the old order.
         let order = Arc::make_mut(&mut self.order);
-        // A few (a publish) are inserted in place; many (startup, an import) are sorted once.
-        let first = if ids.len() <= 64 {
-            let mut first = order.len();
-            for id in ids {
-                let at = order.partition_point(|&other| name(other) < name(id));
-                order.insert(at, id);
-                first = first.min(at);
-            }
-            first
-        } else {
-            order.extend(ids);
-            order.sort_unstable_by(|&a, &b| name(a).cmp(name(b)));
-            0
-        };
+        let first = place(order, added, |id| Some(&*servers[id as usize].name));
         for (position, &server) in order.iter().enumerate().skip(first) {
             self.position[server as usize] = u32::try_from(position).unwrap_or(u32::MAX);
         }
         let mut by_name = std::mem::take(&mut self.by_boilerplate_then_name);
-        place(&mut by_name, from, self.servers.len(), |id| {
+        place(&mut by_name, from..self.servers.len(), |id| {
             let folded = self.folded(id);
             Some((folded.boilerplate, folded.name))
         });
         self.by_boilerplate_then_name = by_name;
         let mut by_local = std::mem::take(&mut self.by_local_part);
         // A name whose local part starts past its end (too long to say) never matches there.
-        place(&mut by_local, from, self.servers.len(), |id| {
+        place(&mut by_local, from..self.servers.len(), |id| {
             self.folded(id).local_part()
         });
         self.by_local_part = by_local;
