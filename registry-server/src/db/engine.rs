@@ -76,8 +76,8 @@ pub(crate) trait Engine: Send + Sync {
     /// Appends a parenthesized table of `columns` (named as given, one row per value, in order).
     fn push_rows<'a>(sql: &mut Sql<'a>, columns: Columns<'a>);
 
-    /// Appends the source of every stored version of the named servers, aliased `v`, for
-    /// `select … from <this> order by …`: a `from` item and its `where` condition.
+    /// Appends the source of every stored version of the named servers (distinct names), aliased `v`,
+    /// for `select … from <this> where true …`: `from` items joined on the names.
     fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str]);
 
     /// Appends ` and <the JSON array text in column holds value>`.

@@ -216,12 +216,10 @@ async fn versions_of<E: Engine>(
     filters: &Filters<'_>,
 ) -> Result<HashMap<String, Vec<Row>>, StoreError> {
     // One index lookup per server, whatever the planner's statistics (see `push_versions_of`).
-    let mut sql = Sql::new(&format!(
-        "select {RECORD_COLUMNS}, v.document_id from (select v.* from "
-    ));
+    let mut sql = Sql::new(&format!("select {RECORD_COLUMNS}, v.document_id from "));
     let names: Vec<&str> = documents.iter().map(|server| &*server.name).collect();
     E::push_versions_of(&mut sql, &names);
-    sql.push(") v where true");
+    sql.push(" where true");
     push_filters::<E>(&mut sql, filters, ChangedScan::PLAIN.column);
     let mut out: HashMap<String, Vec<Row>> = HashMap::new();
     for mut row in engine.fetch(None, sql).await? {
