@@ -305,12 +305,16 @@ impl SearchIndex {
                 .iter()
                 .map(|l| l.capacity() * 4)
                 .sum::<usize>();
+        // Per server: its entry (40) and name (16 + its length), the folded copy, the per-name
+        // vectors (8), the id map's entry (~32), and the name order, positions and the two sorted
+        // name lists (16).
+        let servers = inner.servers.len() * (40 + 16 + 8 + 32 + 16) + inner.folded.len() * 2;
         let bytes = texts
             + docs
             + words
             + inner.name_grams.heap_bytes()
             + inner.text_grams.heap_bytes()
-            + inner.servers.len() * 96;
+            + servers;
         (bytes, inner.docs.len())
     }
 }

@@ -41,10 +41,17 @@ pub(crate) struct Hits {
     tiers: [TierHits; TIERS],
     /// The index's name order when the hits were taken (positions map through it).
     order: Arc<Vec<u32>>,
-    /// How tier 2 is read while it is read name by name.
-    in_order: Option<InOrder>,
     /// What the text and word tiers still need, until [`complete`] sets them.
     pending: Option<Pending>,
+}
+
+/// How far names were classified.
+#[derive(Debug)]
+enum Names {
+    /// Tier 2 is read name by name: no pass over every name was made yet.
+    InOrder(InOrder),
+    /// Every name was classified.
+    Settled(NameHits),
 }
 
 /// Which names tier 2 reads in name order (see `SCAN_FRACTION`).
@@ -70,8 +77,7 @@ struct Reading {
 struct Pending {
     term: String,
     words: Option<Vec<String>>,
-    /// `None` while tier 2 is read name by name: no pass over every name was made yet.
-    names: Option<NameHits>,
+    names: Names,
 }
 
 /// One tier's matching positions, and the positions `[start, high)` a page may still use (`start`
@@ -503,35 +509,30 @@ fn hits_reading(
         high,
     });
     let candidates = inner.name_grams.candidates(term, reading.candidates_most);
-    let (in_order, names) = match candidates {
-        None if !term.is_empty() => (
-            Some(InOrder::All {
-                budget: reading.budget,
-            }),
-            None,
-        ),
+    let names = match candidates {
+        None if !term.is_empty() => Names::InOrder(InOrder::All {
+            budget: reading.budget,
+        }),
         Some(candidates) if candidates.len() > reading.eager_candidates => {
             let mut positions: Vec<u32> = candidates
                 .iter()
                 .filter_map(|&id| inner.position.get(id as usize).copied())
                 .collect();
             positions.sort_unstable();
-            (Some(InOrder::Candidates { positions, next: 0 }), None)
+            Names::InOrder(InOrder::Candidates { positions, next: 0 })
         }
         candidates => {
             let positions = Positions::of(inner, &inner.order);
-            let names = name_hits(inner, term, candidates, &positions, &mut tiers);
-            (None, Some(names))
+            Names::Settled(name_hits(inner, term, candidates, &positions, &mut tiers))
         }
     };
     // Past a cursor beyond tier 1 (a later page), its tiers are not read.
-    if in_order.is_some() && tiers[1].start != usize::MAX {
+    if matches!(names, Names::InOrder(_)) && tiers[1].start != usize::MAX {
         prefixed(inner, term, &mut tiers);
     }
     Hits {
         tiers,
         order: Arc::clone(&inner.order),
-        in_order,
         pending: Some(Pending {
             term: term.to_owned(),
             words: words.map(<[String]>::to_vec),
@@ -582,13 +583,17 @@ fn read_in_order(inner: &Inner, hits: &mut Hits, most: usize, servers: &mut Vec<
     let Hits {
         tiers,
         order,
-        in_order,
         pending,
     } = hits;
-    let (Some(in_order), Some(pending)) = (in_order.as_mut(), pending.as_ref()) else {
+    let Some(Pending {
+        term,
+        names: Names::InOrder(in_order),
+        ..
+    }) = pending
+    else {
         return false;
     };
-    let matcher = NameMatcher::new(&pending.term);
+    let matcher = NameMatcher::new(term);
     let tier = &mut tiers[usize::from(IN_ORDER_TIER)];
     while servers.len() < most && tier.start < tier.high {
         let at = match in_order {
@@ -624,11 +629,10 @@ fn read_in_order(inner: &Inner, hits: &mut Hits, most: usize, servers: &mut Vec<
 /// Classifies every name in one pass, once: the name tiers' positions and what the text tiers
 /// need (tier 2 is no longer read name by name).
 fn settle_names(inner: &Inner, hits: &mut Hits) {
-    hits.in_order = None;
     let Some(pending) = hits
         .pending
         .as_mut()
-        .filter(|pending| pending.names.is_none())
+        .filter(|pending| matches!(pending.names, Names::InOrder(_)))
     else {
         return;
     };
@@ -638,7 +642,7 @@ fn settle_names(inner: &Inner, hits: &mut Hits) {
         .name_grams
         .candidates(term, inner.servers.len() / SCAN_FRACTION);
     let names = name_hits(inner, term, candidates, &positions, &mut hits.tiers);
-    pending.names = Some(names);
+    pending.names = Names::Settled(names);
 }
 
 /// Sets the text and word tiers of `hits`, once.
@@ -647,7 +651,7 @@ fn complete(inner: &Inner, hits: &mut Hits) {
     let Some(Pending {
         term,
         words,
-        names: Some(names),
+        names: Names::Settled(names),
     }) = hits.pending.take()
     else {
         return;
