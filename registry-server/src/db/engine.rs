@@ -11,6 +11,15 @@ use super::StoreError;
 use super::plan::NewVersion;
 use super::sql::{Columns, Row, Sql, Values};
 
+/// Which order a statement over [`Engine::push_versions_of`] lists rows in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VersionsOrder {
+    /// None: the caller groups the rows itself.
+    Any,
+    /// `order by v.server_name, …`: an engine that can read the names in order skips the sort.
+    ByName,
+}
+
 /// How a plain list reads the rows changed since a time (SQLite picks an index by how many there are).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChangedScan {
@@ -77,8 +86,8 @@ pub(crate) trait Engine: Send + Sync {
     fn push_rows<'a>(sql: &mut Sql<'a>, columns: Columns<'a>);
 
     /// Appends the source of every stored version of the named servers (distinct names), aliased `v`,
-    /// for `select … from <this> where true …`: `from` items joined on the names.
-    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str]);
+    /// as `<from items> where <condition>`: the caller may add ` and …` conditions and an `order by`.
+    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str], order: VersionsOrder);
 
     /// Appends ` and <the JSON array text in column holds value>`.
     fn push_contains<'a>(sql: &mut Sql<'a>, column: &str, value: &'a str);

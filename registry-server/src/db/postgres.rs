@@ -20,7 +20,7 @@ use sqlx::query::Query;
 use sqlx::{Postgres, Row as _, Transaction};
 use time::OffsetDateTime;
 
-use super::engine::{ChangedScan, Engine};
+use super::engine::{ChangedScan, Engine, VersionsOrder};
 use super::fence::{self, ChangeCounter, Coverage};
 use super::plan::{NewVersion, text_column};
 use super::search::json_array;
@@ -295,7 +295,8 @@ impl Engine for PgStore {
         ));
     }
 
-    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str]) {
+    /// One form for both orders: PostgreSQL sorts for an `order by` what the lookups return.
+    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str], _order: VersionsOrder) {
         // One index lookup per name whatever the statistics say: `= any($1)` is planned as a sequential
         // scan while the table has not been analyzed (a first bulk import), and `offset 0` keeps the
         // planner from turning the lateral lookup back into a hash join.
@@ -303,7 +304,7 @@ impl Engine for PgStore {
             .bind(Values::texts(names.iter().copied()))
             .push(
                 "::text[]) as n (name) cross join lateral \
-                 (select * from server_versions where server_name = n.name offset 0) v",
+                 (select * from server_versions where server_name = n.name offset 0) v where true",
             );
     }
 

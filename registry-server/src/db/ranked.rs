@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use registry_schema::Manifest;
 
-use super::engine::{ChangedScan, Engine};
+use super::engine::{ChangedScan, Engine, VersionsOrder};
 use super::read::{cursor_ranked, next_cursor, push_filters};
 use super::rows::{RECORD_COLUMNS, RECORD_WIDTH, record};
 use super::search::{Filters, SearchFields, SearchTerm};
@@ -218,8 +218,7 @@ async fn versions_of<E: Engine>(
     // One index lookup per server, whatever the planner's statistics (see `push_versions_of`).
     let mut sql = Sql::new(&format!("select {RECORD_COLUMNS}, v.document_id from "));
     let names: Vec<&str> = documents.iter().map(|server| &*server.name).collect();
-    E::push_versions_of(&mut sql, &names);
-    sql.push(" where true");
+    E::push_versions_of(&mut sql, &names, VersionsOrder::Any);
     push_filters::<E>(&mut sql, filters, ChangedScan::PLAIN.column);
     let mut out: HashMap<String, Vec<Row>> = HashMap::new();
     for mut row in engine.fetch(None, sql).await? {

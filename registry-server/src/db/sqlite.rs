@@ -27,7 +27,7 @@ use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::engine::{ChangedScan, Engine};
+use super::engine::{ChangedScan, Engine, VersionsOrder};
 use super::plan::{NewVersion, text_column};
 use super::search::{json_array, json_string};
 use super::shared::{connection_error, pool_options, pool_usage, sqlite_max_connections};
@@ -259,12 +259,22 @@ impl Engine for SqliteStore {
         column.to_owned()
     }
 
-    /// The list drives the join (`cross join` fixes the order): one index lookup per name, and no
-    /// temporary b-tree per statement as `in (select … json_each(…))` builds.
-    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str]) {
-        sql.push("json_each(")
-            .bind(Values::texts(names.iter().copied()))
-            .push(") as n cross join server_versions v on v.server_name = n.value");
+    /// In any order, the list drives the join (`cross join` fixes the join order): one index lookup
+    /// per name, without the temporary b-tree `in (select … json_each(…))` builds for every statement.
+    /// By name, `in` reads the names sorted from that b-tree, so the index gives the order unsorted.
+    fn push_versions_of<'a>(sql: &mut Sql<'a>, names: &[&'a str], order: VersionsOrder) {
+        let names = Values::texts(names.iter().copied());
+        match order {
+            VersionsOrder::Any => {
+                sql.push("json_each(")
+                    .bind(names)
+                    .push(") as n cross join server_versions v where v.server_name = n.value");
+            }
+            VersionsOrder::ByName => {
+                sql.push("server_versions v where v.server_name");
+                Self::push_in(sql, names);
+            }
+        }
     }
 
     /// `instr` on the JSON text is a cheap pre-check (same serializer, same escaping); the `json_each`

@@ -9,7 +9,7 @@ use registry_schema::compat::contract_key;
 use registry_schema::version::{order_key, precedence_key};
 use time::OffsetDateTime;
 
-use super::engine::Engine;
+use super::engine::{Engine, VersionsOrder};
 use super::history::{History, gate_history, gate_summary, history};
 use super::plan::{Incoming, LatestMoves, NewVersion, StoredVersion, plan_batch, remote_urls};
 use super::plan::{text_column, touched_names};
@@ -61,7 +61,7 @@ pub(crate) async fn stored_versions<E: Engine>(
     names: &[&str],
 ) -> Result<BTreeMap<String, Vec<StoredVersion>>, StoreError> {
     let mut sql = Sql::new(&format!("select {STORED_COLUMNS} from "));
-    E::push_versions_of(&mut sql, names);
+    E::push_versions_of(&mut sql, names, VersionsOrder::ByName);
     sql.push(" order by v.server_name, v.published_at, v.id");
     let mut stored: BTreeMap<String, Vec<StoredVersion>> = BTreeMap::new();
     for mut row in engine.fetch(Some(tx), sql).await? {
