@@ -12,7 +12,7 @@ use super::plan::NewVersion;
 use super::sql::{Columns, Row, Sql, Values};
 
 /// Which order a statement over [`Engine::push_versions_of`] lists rows in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum VersionsOrder {
     /// None: the caller groups the rows itself.
     Any,

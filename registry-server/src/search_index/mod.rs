@@ -337,30 +337,39 @@ impl<'a> Folded<'a> {
     }
 }
 
-/// Inserts servers `added` into `list`, kept sorted by `key` (servers without one are left out):
-/// in place when few are added (a publish), else by one sort (startup, an import). Returns the
-/// first index whose entry may have moved.
+/// Inserts servers `added` into `list`, kept sorted by `key` (servers without one are left out).
+/// The added ones are sorted on their own and merged in from the back, so loading the index in
+/// chunks costs one pass over the list per chunk, not a sort of all of it (issue 19: startup). Returns
+/// the first index whose entry may have moved.
 fn place<K: Ord>(
     list: &mut Vec<u32>,
     added: std::ops::Range<usize>,
     key: impl Fn(u32) -> Option<K>,
 ) -> usize {
-    let few = added.len() <= 64;
-    let ids = added.filter_map(|id| u32::try_from(id).ok());
-    if few {
-        let mut first = list.len();
-        for id in ids {
-            let Some(own) = key(id) else { continue };
-            let at = list.partition_point(|&other| key(other).is_some_and(|other| other < own));
-            list.insert(at, id);
-            first = first.min(at);
+    let mut new: Vec<u32> = added
+        .filter_map(|id| u32::try_from(id).ok())
+        .filter(|&id| key(id).is_some())
+        .collect();
+    new.sort_unstable_by_key(|&id| key(id));
+    let Some(&smallest) = new.first() else {
+        return list.len();
+    };
+    let first = list.partition_point(|&other| key(other) < key(smallest));
+    let mut old = list.len();
+    list.resize(old + new.len(), 0);
+    // Each entry at or past `first` moves once; on equal keys the entry already listed stays first.
+    for write in (first..list.len()).rev() {
+        let Some(&id) = new.last() else { break };
+        let own = key(id);
+        if old > first && key(list[old - 1]) > own {
+            list[write] = list[old - 1];
+            old -= 1;
+        } else {
+            list[write] = id;
+            new.pop();
         }
-        first
-    } else {
-        list.extend(ids.filter(|&id| key(id).is_some()));
-        list.sort_unstable_by_key(|&id| key(id));
-        0
     }
+    first
 }
 
 /// `u32` index of a vector about to grow (the index holds far fewer than 2^32 items).
@@ -446,21 +455,19 @@ impl Inner {
         let servers = &self.servers;
         // Copied only while a search still maps positions through the old order.
         let order = Arc::make_mut(&mut self.order);
-        let first = place(order, added, |id| Some(&*servers[id as usize].name));
+        let first = place(order, added.clone(), |id| Some(&*servers[id as usize].name));
         for (position, &server) in order.iter().enumerate().skip(first) {
             self.position[server as usize] = u32::try_from(position).unwrap_or(u32::MAX);
         }
         let mut by_name = std::mem::take(&mut self.by_boilerplate_then_name);
-        place(&mut by_name, from..self.servers.len(), |id| {
+        place(&mut by_name, added.clone(), |id| {
             let folded = self.folded(id);
             Some((folded.boilerplate, folded.name))
         });
         self.by_boilerplate_then_name = by_name;
         let mut by_local = std::mem::take(&mut self.by_local_part);
         // A name whose local part starts past its end (too long to say) never matches there.
-        place(&mut by_local, from..self.servers.len(), |id| {
-            self.folded(id).local_part()
-        });
+        place(&mut by_local, added, |id| self.folded(id).local_part());
         self.by_local_part = by_local;
     }
 
@@ -490,7 +497,35 @@ impl Inner {
 
 #[cfg(test)]
 mod tests {
-    use super::boilerplate_len;
+    use super::{boilerplate_len, place};
+
+    /// Chunks of every size, keys with ties and ids without a key: the list ends sorted, holds each
+    /// keyed id once, and nothing before the returned index changed.
+    #[test]
+    fn place_merges_chunks_into_sorted_order() {
+        // A fixed pseudo-random key per id; every seventh id has none.
+        let key = |id: u32| (id % 7 != 3).then(|| id.wrapping_mul(2_654_435_761) % 97);
+        let mut list = Vec::new();
+        let mut from = 0_usize;
+        for size in [0, 1, 5, 64, 65, 300, 2, 1_000, 1] {
+            let before = list.clone();
+            let first = place(&mut list, from..from + size, key);
+            from += size;
+            assert_eq!(
+                list.get(..first),
+                before.get(..first),
+                "moved before {first}"
+            );
+            let keys: Vec<u32> = list.iter().map(|&id| key(id).unwrap()).collect();
+            assert!(keys.is_sorted(), "unsorted after a chunk of {size}");
+            let mut ids = list.clone();
+            ids.sort_unstable();
+            let expected: Vec<u32> = (0..u32::try_from(from).unwrap())
+                .filter(|&id| key(id).is_some())
+                .collect();
+            assert_eq!(ids, expected);
+        }
+    }
 
     #[test]
     fn boilerplate_stops_before_the_owner() {
