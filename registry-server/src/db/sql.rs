@@ -209,6 +209,10 @@ impl<'a> Sql<'a> {
 /// How one sqlx driver encodes what the engines store differently (timestamps, lists) and decodes
 /// the types only it returns; everything else is bound and read alike, here.
 pub(crate) trait Dialect: Database {
+    /// Whether statements are sent with `?` placeholders where their `$n` allow it (see
+    /// [`positional`]).
+    const POSITIONAL_PLACEHOLDERS: bool = false;
+
     fn bind_time(
         query: Query<'_, Self, Self::Arguments>,
         at: Option<OffsetDateTime>,
@@ -223,6 +227,56 @@ pub(crate) trait Dialect: Database {
     fn cell(row: &Self::Row, index: usize, type_name: &str) -> Result<Cell, StoreError>;
 }
 
+/// `text` with its placeholders written `?` when they are `$1` to `$count`, each once and in order
+/// (so binding by position binds the same values); `None` otherwise. Quoted text and comments are
+/// left alone. SQLite keeps named placeholders in a list that sqlx's bind and SQLite's parser each
+/// scan per placeholder: a batch of 12,000 values (an import's insert) spent a sixth of the import's
+/// CPU in `sqlite3_bind_parameter_name`.
+fn positional(text: &str, count: usize) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut next, mut copied, mut at) = (1, 0, 0);
+    while let Some(&byte) = bytes.get(at) {
+        let rest = bytes.get(at + 1..).unwrap_or_default();
+        at = match byte {
+            b'\'' | b'"' => rest
+                .iter()
+                .position(|&b| b == byte)
+                .map_or(bytes.len(), |end| at + end + 2),
+            b'-' if rest.first() == Some(&b'-') => rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |end| at + end + 2),
+            b'$' => {
+                let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+                let in_name = at > 0
+                    && bytes
+                        .get(at - 1)
+                        .is_some_and(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$');
+                if digits == 0 || in_name {
+                    at + 1
+                } else {
+                    let number: usize = text.get(at + 1..at + 1 + digits)?.parse().ok()?;
+                    if number != next {
+                        return None;
+                    }
+                    next += 1;
+                    out.push_str(text.get(copied..at)?);
+                    out.push('?');
+                    copied = at + 1 + digits;
+                    copied
+                }
+            }
+            _ => at + 1,
+        };
+    }
+    if next != count + 1 {
+        return None;
+    }
+    out.push_str(text.get(copied..)?);
+    Some(out)
+}
+
 /// A sqlx query for `sql`.
 fn query<DB>(sql: &Sql<'_>) -> Result<Query<'static, DB, DB::Arguments>, StoreError>
 where
@@ -233,7 +287,11 @@ where
     bool: for<'t> Encode<'t, DB> + Type<DB>,
 {
     sql.check()?;
-    let mut query = sqlx::query(AssertSqlSafe(sql.text.clone()));
+    let text = DB::POSITIONAL_PLACEHOLDERS
+        .then(|| positional(&sql.text, sql.args.len()))
+        .flatten()
+        .unwrap_or_else(|| sql.text.clone());
+    let mut query = sqlx::query(AssertSqlSafe(text));
     for arg in &sql.args {
         query = match arg {
             Arg::Text(text) => query.bind(text.as_ref()),
@@ -421,4 +479,47 @@ pub(crate) fn to_micros(at: OffsetDateTime) -> i64 {
 pub(crate) fn from_micros(micros: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .map_err(|err| StoreError::Corrupt(format!("timestamp {micros}: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positional;
+
+    #[test]
+    fn placeholders_in_order_become_positional() {
+        let text =
+            "select a from t where b = $1 and c in (select value from json_each($2)) limit $3";
+        assert_eq!(
+            positional(text, 3).as_deref(),
+            Some("select a from t where b = ? and c in (select value from json_each(?)) limit ?")
+        );
+        let many = (1..=12)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(positional(&many, 12), Some(["?"; 12].join(",")));
+    }
+
+    #[test]
+    fn quoted_text_and_comments_are_left_alone() {
+        let text = "select json_extract(m, '$.name'), \"$1\" -- $9 here\nfrom t where x = $1 and y = 'it''s $2'";
+        assert_eq!(
+            positional(text, 1).as_deref(),
+            Some(
+                "select json_extract(m, '$.name'), \"$1\" -- $9 here\nfrom t where x = ? and y = 'it''s $2'"
+            )
+        );
+        assert_eq!(
+            positional("select a$1 from t", 0).as_deref(),
+            Some("select a$1 from t")
+        );
+    }
+
+    #[test]
+    fn reused_or_unordered_placeholders_stay_named() {
+        assert_eq!(positional("select $1, $1", 1), None);
+        assert_eq!(positional("select $2, $1", 2), None);
+        assert_eq!(positional("select $1", 2), None);
+        assert_eq!(positional("select $1, $2", 1), None);
+    }
 }

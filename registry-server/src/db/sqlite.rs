@@ -365,6 +365,8 @@ impl Engine for SqliteStore {
 }
 
 impl Dialect for Sqlite {
+    const POSITIONAL_PLACEHOLDERS: bool = true;
+
     fn bind_time(
         query: Query<'_, Self, SqliteArguments>,
         at: Option<OffsetDateTime>,
