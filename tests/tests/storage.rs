@@ -61,4 +61,5 @@ registry_tests::on_both_engines!(
     a_long_line_is_summarised_and_latest_still_follows_the_rules,
     a_history_the_summary_cannot_stand_for_is_read_whole,
     each_contract_of_the_line_is_compared_through_its_highest_release,
+    search_index_loads_every_chunk,
 );

@@ -4,6 +4,7 @@
 //! `(tier, server_name, latest_rank, version)` order, the keyset of the ranked cursors.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use registry_schema::Manifest;
@@ -32,7 +33,10 @@ const FOREIGN_WRITES_SEEN: Duration = Duration::from_secs(1);
 /// for a refresh that began after it arrived uses that one. On SQLite the query is skipped while this
 /// process committed no documents since the last one, for up to [`FOREIGN_WRITES_SEEN`] (other
 /// processes' commits are not counted).
-pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Result<(), StoreError> {
+pub(crate) async fn refresh<E: Engine>(
+    engine: &E,
+    index: &Arc<SearchIndex>,
+) -> Result<(), StoreError> {
     let arrived = Instant::now();
     // Read first: a commit counted after this is found by this refresh's query or by the next search.
     let committed = engine.documents_committed();
@@ -65,29 +69,51 @@ pub(crate) async fn refresh<E: Engine>(engine: &E, index: &SearchIndex) -> Resul
         .into_iter()
         .map(|mut row| row.int(0))
         .collect::<Result<Vec<i64>, _>>()?;
-    for chunk in index.unknown(&ids).chunks(LOAD_CHUNK) {
-        // One version's manifest per document: every version sharing it has the same searchable text.
-        let mut sql = Sql::new(
-            "select d.id, d.server_name, (select v.manifest from server_versions v \
-             where v.document_id = d.id order by v.id limit 1) from ",
-        );
-        // A join on the list (not `in`): one primary-key probe per id whatever the statistics.
-        E::push_rows(&mut sql, vec![("id", Values::Int(chunk.to_vec()))]);
-        sql.push(" r join search_documents d on d.id = r.id");
-        let mut rows = Vec::with_capacity(chunk.len());
-        for mut row in engine.fetch(None, sql).await? {
-            if let Some(manifest) = row.opt_text(2)? {
-                rows.push((row.int(0)?, row.text(1)?, manifest));
+    // Chunk by chunk, the next chunk is read while the last one's manifests are parsed and added
+    // (CPU work, on a blocking thread).
+    let unknown = index.unknown(&ids);
+    let mut chunks = unknown.chunks(LOAD_CHUNK);
+    let mut next = match chunks.next() {
+        Some(chunk) => Some(stored_documents(engine, chunk).await?),
+        None => None,
+    };
+    while let Some(rows) = next.take() {
+        let index = Arc::clone(index);
+        let adding = tokio::task::spawn_blocking(move || derive(rows).map(|docs| index.add(docs)));
+        let reading = async {
+            match chunks.next() {
+                Some(chunk) => stored_documents(engine, chunk).await.map(Some),
+                None => Ok(None),
             }
-        }
-        // Parsing thousands of manifests is CPU work: off the async workers.
-        let docs = tokio::task::spawn_blocking(move || derive(rows))
-            .await
-            .map_err(|err| StoreError::Corrupt(format!("deriving search documents: {err}")))??;
-        index.add(docs);
+        };
+        let (added, read) = tokio::join!(adding, reading);
+        added.map_err(|err| StoreError::Corrupt(format!("deriving search documents: {err}")))??;
+        next = read?;
     }
     index.refreshed(&ids, started, committed);
     Ok(())
+}
+
+/// Documents `ids` with one version's manifest each (every version sharing a document has the same
+/// searchable text).
+async fn stored_documents<E: Engine>(
+    engine: &E,
+    ids: &[i64],
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let mut sql = Sql::new(
+        "select d.id, d.server_name, (select v.manifest from server_versions v \
+         where v.document_id = d.id order by v.id limit 1) from ",
+    );
+    // A join on the list (not `in`): one primary-key probe per id whatever the statistics.
+    E::push_rows(&mut sql, vec![("id", Values::Int(ids.to_vec()))]);
+    sql.push(" r join search_documents d on d.id = r.id");
+    let mut rows = Vec::with_capacity(ids.len());
+    for mut row in engine.fetch(None, sql).await? {
+        if let Some(manifest) = row.opt_text(2)? {
+            rows.push((row.int(0)?, row.text(1)?, manifest));
+        }
+    }
+    Ok(rows)
 }
 
 /// The searchable fields of each document, from a stored manifest (as at publish: `SearchFields`).
@@ -118,7 +144,7 @@ struct Pick {
 /// See [`super::Store::list_servers`] with a search term.
 pub(crate) async fn list<E: Engine>(
     engine: &E,
-    index: &SearchIndex,
+    index: &Arc<SearchIndex>,
     term: &SearchTerm,
     filters: &Filters<'_>,
     cursor: Option<&Cursor>,

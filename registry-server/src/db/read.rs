@@ -89,7 +89,7 @@ pub(crate) fn next_cursor(
 /// See [`super::Store::list_servers`].
 pub(crate) async fn list_servers<E: Engine>(
     engine: &E,
-    index: &SearchIndex,
+    index: &std::sync::Arc<SearchIndex>,
     query: &ListQuery,
 ) -> Result<Page, StoreError> {
     let limit = page_limit(query.limit);

@@ -440,3 +440,37 @@ pub(crate) async fn search_sees_documents_another_store_added(db: TestDb) {
         }
     }
 }
+
+/// A replica's index loads the stored documents in chunks (2,000 at a time, the next one read while
+/// the last is added): a new replica over more than two chunks' worth finds every server.
+pub(crate) async fn search_index_loads_every_chunk(db: TestDb) {
+    const SERVERS: usize = 4_500;
+    let manifests: Vec<Manifest> = (0..SERVERS)
+        .map(|n| {
+            let description = format!("Chunked load check, server {n}");
+            manifest_with(
+                &format!("io.github.chunked/s{n:04}"),
+                "1.0.0",
+                &description,
+                &json!({}),
+            )
+        })
+        .collect();
+    db.store().await.import(&manifests).await.unwrap();
+    let replica = db.store().await;
+    replica.warm_search_index().await.unwrap();
+    let query = ListQuery {
+        search: Some("chunked".to_owned()),
+        limit: 100,
+        ..ListQuery::default()
+    };
+    let found: Vec<String> = ranked(&replica, query)
+        .await
+        .into_iter()
+        .map(|row| row.1)
+        .collect();
+    let expected: Vec<String> = (0..SERVERS)
+        .map(|n| format!("io.github.chunked/s{n:04}@1.0.0"))
+        .collect();
+    assert_eq!(found, expected, "every server once, in name order");
+}
