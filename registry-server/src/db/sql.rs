@@ -247,6 +247,11 @@ fn positional(text: &str, count: usize) -> Option<String> {
                 .iter()
                 .position(|&b| b == b'\n')
                 .map_or(bytes.len(), |end| at + end + 2),
+            b'/' if rest.first() == Some(&b'*') => rest
+                .windows(2)
+                .skip(1)
+                .position(|pair| pair == b"*/")
+                .map_or(bytes.len(), |end| at + end + 4),
             b'$' => {
                 let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
                 let in_name = at > 0
@@ -512,6 +517,10 @@ mod tests {
         assert_eq!(
             positional("select a$1 from t", 0).as_deref(),
             Some("select a$1 from t")
+        );
+        assert_eq!(
+            positional("select /* $1 */ $1, $2 /**/ from t", 2).as_deref(),
+            Some("select /* $1 */ ?, ? /**/ from t")
         );
     }
 
